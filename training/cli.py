@@ -1,0 +1,140 @@
+"""Command-line entry for the training subcommands (`stylecast train|export|eval`).
+
+realtime/cli.py forwards these commands here lazily, so `stylecast` runs without torch installed and only the
+commands that make models need it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from realtime.errors import StylecastError
+
+from .recipe import StyleSpec, load_recipe
+
+TRAIN_EXAMPLES = """\
+examples:
+  stylecast train --style-image starry.jpg --content-dir photos/ --out models/starry.onnx \\
+      --vgg-weights vgg16_features.pth
+  stylecast train --recipe models/recipes/starry_night-fast.json --out starry.onnx --resume
+  torchrun --nproc_per_node 2 -m training.cli train --recipe R.json --out m.onnx   (data parallel)
+
+Checkpoints go to OUT's folder as OUT.ckpt/ (or --checkpoint-dir); Ctrl-C saves one; --resume continues
+exactly where the last one left off. TensorBoard: tensorboard --logdir OUT.ckpt/tb
+"""
+
+
+def _size_pair(text: str) -> tuple[int, int, int]:
+    parts = [int(p) for p in text.split(",")]
+    if len(parts) != 3 or min(parts) <= 0:
+        raise argparse.ArgumentTypeError("expected three positive channel counts, e.g. 32,64,128")
+    return parts[0], parts[1], parts[2]
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
+    return value
+
+
+def train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="stylecast train", epilog=TRAIN_EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                description="Train a feed-forward style network (Johnson et al. 2016) with VGG16 "
+                                            "perceptual losses and export it to ONNX.")
+    p.add_argument("--recipe", type=Path, help="JSON recipe (models/recipes/*.json); flags below override it")
+    p.add_argument("--style-image", type=Path, action="append",
+                   help="painting to learn (repeat for a multi-style model)")
+    p.add_argument("--style-name", action="append", help="name for each --style-image (default: file stem)")
+    p.add_argument("--content-dir", type=Path, help="folder of training photos (searched recursively)")
+    p.add_argument("--out", "-o", type=Path, required=True, help="the .onnx file to write at the end")
+    p.add_argument("--vgg-weights", type=Path,
+                   help="VGG16 features state dict (offline machines); else $STYLECAST_VGG_WEIGHTS, else torchvision")
+    p.add_argument("--checkpoint-dir", type=Path, help="default: OUT with suffix .ckpt")
+    p.add_argument("--resume", action="store_true", help="continue from the newest intact checkpoint")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--threads", type=_positive, help="torch CPU threads (default: all cores / processes)")
+    p.add_argument("--no-export", action="store_true", help="stop after training; export later")
+    g = p.add_argument_group("recipe overrides")
+    g.add_argument("--steps", type=_positive)
+    g.add_argument("--batch-size", type=_positive)
+    g.add_argument("--size", type=_positive, help="training crop side (pixels)")
+    g.add_argument("--style-size", type=_positive, help="long side of the painting: sets the stroke scale")
+    g.add_argument("--lr", type=float)
+    g.add_argument("--seed", type=int)
+    g.add_argument("--content-weight", type=float)
+    g.add_argument("--style-weight", type=float)
+    g.add_argument("--tv-weight", type=float)
+    g.add_argument("--content-layer", choices=("relu1_2", "relu2_2", "relu3_3", "relu4_3"))
+    g.add_argument("--channels", type=_size_pair, help="network widths, e.g. 32,64,128 (Johnson) or 16,32,64")
+    g.add_argument("--res-blocks", type=_positive)
+    g.add_argument("--checkpoint-every", type=_positive)
+    g.add_argument("--preview-every", type=_positive)
+    g.add_argument("--amp", choices=("auto", "bf16", "fp16", "none"))
+    return p
+
+
+def run_train(argv: list[str]) -> int:
+    args = train_parser().parse_args(argv)
+    import torch
+
+    from .trainer import Trainer
+
+    recipe = load_recipe(args.recipe)
+    if args.style_image:
+        names = args.style_name or []
+        recipe = recipe.with_overrides(styles=tuple(
+            StyleSpec(image=str(img), name=names[i] if i < len(names) else "") for i, img in enumerate(args.style_image)
+        ))
+    recipe = recipe.with_overrides(**{
+        "content_dir": str(args.content_dir) if args.content_dir else None,
+        "steps": args.steps, "batch_size": args.batch_size, "size": args.size, "style_size": args.style_size,
+        "lr": args.lr, "seed": args.seed, "checkpoint_every": args.checkpoint_every,
+        "preview_every": args.preview_every, "amp": args.amp,
+        "losses.content": args.content_weight, "losses.style": args.style_weight, "losses.tv": args.tv_weight,
+        "losses.content_layer": args.content_layer, "arch.channels": args.channels,
+        "arch.res_blocks": args.res_blocks,
+    })
+    if not recipe.content_dir:
+        raise StylecastError("no training photos: pass --content-dir (or a recipe with content_dir)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ckpt_dir = args.checkpoint_dir or args.out.with_suffix(".ckpt")
+    trainer = Trainer(recipe, ckpt_dir, args.vgg_weights, device=args.device, log_dir=ckpt_dir / "tb",
+                      resume=args.resume)
+    result = trainer.run()
+    steps = result.steps_run
+    if steps:
+        print(f"stylecast: {steps} steps in {result.seconds / 60:.1f} min "
+              f"({1000 * result.seconds / steps / 60:.1f} min per 1000 steps); checkpoints in {ckpt_dir}")
+    if result.interrupted:
+        return 130
+    if not args.no_export and int(os.environ.get("RANK", "0")) == 0:
+        from .export import export_model
+
+        export_model(trainer.model, trainer.recipe, args.out)
+        print(f"stylecast: wrote {args.out}")
+    return 0
+
+
+COMMANDS = {"train": run_train}
+
+
+def main(command: str, argv: list[str]) -> int:
+    try:
+        handler = COMMANDS[command]
+    except KeyError:
+        raise StylecastError(f"unknown training command {command!r}") from None
+    return handler(argv)
+
+
+if __name__ == "__main__":  # `torchrun -m training.cli train ...` enters here
+    try:
+        sys.exit(main(sys.argv[1], sys.argv[2:]))
+    except StylecastError as exc:
+        print(f"stylecast: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)

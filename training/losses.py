@@ -1,0 +1,94 @@
+"""Perceptual losses (Johnson et al. 2016; Gatys et al. 2016) with per-layer normalisation.
+
+Every term is a *relative* error, so weights mean the same thing at every layer and image size:
+- content: ||F(out) - F(content)||² / ||F(content)||² at one VGG layer;
+- style: for each layer, ||G(out) - G(style)||² / ||G(style)||², averaged over layers, where the Gram matrix is
+  normalised by C·H·W (an average over positions, hence independent of image size);
+- total variation: mean squared difference of neighbouring output pixels (in [0, 1] units).
+Relative terms are also why defaults transfer between styles: a style weight of 10 means "a 1% Gram error costs
+as much as a 10% feature error", whatever the painting's contrast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .vgg import VGGFeatures
+
+
+def gram(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrix averaged over positions: (N, C, H, W) -> (N, C, C), computed in fp32 for stability."""
+    n, c, h, w = features.shape
+    f = features.float().reshape(n, c, h * w)
+    return f @ f.transpose(1, 2) / (c * h * w)
+
+
+def relative_error(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-sample ||value - target||² / ||target||²; shape (N,)."""
+    dims = tuple(range(1, value.dim()))
+    err = (value.float() - target.float()).pow(2).sum(dims)
+    return err / target.float().pow(2).sum(dims).clamp_min(1e-12)
+
+
+def total_variation(img: torch.Tensor) -> torch.Tensor:
+    """Per-sample mean squared neighbour difference; shape (N,)."""
+    dh = (img[:, :, 1:, :] - img[:, :, :-1, :]).float().pow(2).mean((1, 2, 3))
+    dw = (img[:, :, :, 1:] - img[:, :, :, :-1]).float().pow(2).mean((1, 2, 3))
+    return dh + dw
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    content: float = 1.0
+    style: float = 10.0
+    tv: float = 10.0
+    content_layer: str = "relu2_2"
+    style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+
+@dataclass
+class LossTerms:
+    """Per-sample terms (already weighted) so callers can average, log or compare them."""
+
+    content: torch.Tensor
+    style: torch.Tensor
+    tv: torch.Tensor
+
+    @property
+    def total(self) -> torch.Tensor:
+        return (self.content + self.style + self.tv).mean()
+
+
+class PerceptualLoss(nn.Module):
+    """Scores stylised images against their content images and a fixed set of target Gram matrices."""
+
+    def __init__(self, vgg: VGGFeatures, weights: LossWeights, style_images: list[torch.Tensor]) -> None:
+        super().__init__()
+        self.vgg = vgg
+        self.weights = weights
+        with torch.no_grad():
+            grams = [self._grams(img.unsqueeze(0)) for img in style_images]
+        for layer in weights.style_layers:
+            self.register_buffer(f"target_{layer}", torch.cat([g[layer] for g in grams]))
+
+    def _grams(self, rgb: torch.Tensor) -> dict[str, torch.Tensor]:
+        feats = self.vgg(rgb, self.weights.style_layers)
+        return {k: gram(v) for k, v in feats.items()}
+
+    def forward(self, out: torch.Tensor, content: torch.Tensor, style_index: torch.Tensor | None = None) -> LossTerms:
+        """``style_index`` (N,) picks each sample's target style; None means style 0 for all."""
+        w = self.weights
+        layers = tuple(dict.fromkeys((w.content_layer, *w.style_layers)))
+        out_feats = self.vgg(out, layers)
+        with torch.no_grad():
+            target = self.vgg(content, (w.content_layer,))[w.content_layer]
+        content_term = relative_error(out_feats[w.content_layer], target)
+        idx = torch.zeros(out.shape[0], dtype=torch.long, device=out.device) if style_index is None else style_index
+        style_term = torch.stack([
+            relative_error(gram(out_feats[layer]), getattr(self, f"target_{layer}")[idx])
+            for layer in w.style_layers
+        ]).mean(0)
+        return LossTerms(content=w.content * content_term, style=w.style * style_term, tv=w.tv * total_variation(out))

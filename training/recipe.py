@@ -1,0 +1,117 @@
+"""Training recipes: every number that decides what a style model looks like, in one JSON file.
+
+A recipe in models/recipes/ plus the shared assets reproduces a shipped model with one command. Command-line
+flags override recipe fields; the final recipe is stored in every checkpoint and in the .onnx metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from realtime.errors import StylecastError
+
+from .losses import LossWeights
+from .network import Architecture
+
+
+@dataclass(frozen=True)
+class StyleSpec:
+    """One style to learn: the painting's file and the credits that travel into the model's metadata."""
+
+    image: str
+    name: str = ""
+    title: str = ""
+    artist: str = ""
+    year: str = ""
+    licence: str = ""
+    source: str = ""
+
+    @property
+    def style_name(self) -> str:
+        return self.name or Path(self.image).stem
+
+    def credit(self) -> dict[str, str]:
+        return {"name": self.style_name, "title": self.title, "artist": self.artist, "year": self.year,
+                "licence": self.licence, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    styles: tuple[StyleSpec, ...] = ()
+    content_dir: str = ""
+    size: int = 256              # training crop side; also the "trained for" resolution in metadata
+    style_size: int = 384        # long side the painting is resized to: sets the brush-stroke scale
+    batch_size: int = 4
+    steps: int = 3000
+    lr: float = 1e-3
+    seed: int = 0
+    holdout_every: int = 10      # every Nth photo (by a hash of its name) is never trained on
+    amp: str = "auto"            # auto (bf16 on CPU and CUDA), bf16, fp16 (CUDA), none
+    checkpoint_every: int = 200
+    preview_every: int = 200
+    losses: LossWeights = field(default_factory=LossWeights)
+    arch: Architecture = field(default_factory=Architecture)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["styles"] = [asdict(s) for s in self.styles]
+        d["losses"]["style_layers"] = list(self.losses.style_layers)
+        d["arch"] = self.arch.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Recipe":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise StylecastError(f"unknown recipe field(s): {', '.join(sorted(unknown))}")
+        d = dict(d)
+        if "styles" in d:
+            d["styles"] = tuple(StyleSpec(**s) for s in d["styles"])
+        if "losses" in d:
+            losses = dict(d["losses"])
+            if "style_layers" in losses:
+                losses["style_layers"] = tuple(losses["style_layers"])
+            d["losses"] = LossWeights(**losses)
+        if "arch" in d:
+            d["arch"] = Architecture.from_dict(d["arch"])
+        try:
+            return cls(**d)
+        except TypeError as exc:
+            raise StylecastError(f"bad recipe: {exc}") from None
+
+    def with_overrides(self, **overrides: Any) -> "Recipe":
+        """Apply non-None overrides; dotted names reach into losses/arch (e.g. ``losses.style``)."""
+        top, losses, arch = {}, {}, {}
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            if key.startswith("losses."):
+                losses[key.split(".", 1)[1]] = value
+            elif key.startswith("arch."):
+                arch[key.split(".", 1)[1]] = value
+            else:
+                top[key] = value
+        recipe = replace(self, **top)
+        if losses:
+            recipe = replace(recipe, losses=replace(recipe.losses, **losses))
+        if arch:
+            recipe = replace(recipe, arch=replace(recipe.arch, **arch))
+        return recipe
+
+
+def load_recipe(path: Path | None) -> Recipe:
+    if path is None:
+        return Recipe()
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise StylecastError(f"recipe not found: {path}") from None
+    except json.JSONDecodeError as exc:
+        raise StylecastError(f"recipe {path} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise StylecastError(f"recipe {path} should hold a JSON object")
+    return Recipe.from_dict(data)
