@@ -167,3 +167,21 @@ def test_torchrun_two_processes_match_single_process(data: dict[str, Path], tmp_
     # gradients or ranks drawing the same samples miss the first bound by far.
     for step in range(1, 7):
         assert ddp[step] == pytest.approx(single[step], rel=5e-3 if step <= 3 else 5e-2), (step, ddp, single)
+
+
+def test_export_and_eval_commands_from_a_checkpoint(data: dict[str, Path], tmp_path: Path) -> None:
+    """`stylecast export` turns a checkpoint folder into a model; `stylecast eval` scores it against Gatys."""
+    from training.cli import main
+
+    train(data, tmp_path / "ckpt", steps=10)
+    out = tmp_path / "exported.onnx"
+    assert main("export", [str(tmp_path / "ckpt"), "-o", str(out)]) == 0
+    assert out.is_file()
+    from training.evaluate import evaluate, summary
+
+    results = evaluate(out, data["painting"], data["photos"], data["vgg"], images=2, size=48, gatys_steps=20)
+    assert len(results) == 2
+    s = summary(results)
+    # A 10-step network is far from the per-image optimum of its own objective.
+    assert s["optimum_style"] < s["style"]
+    assert s["style_ratio"] > 1.0

@@ -121,7 +121,56 @@ def run_train(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"train": run_train}
+def run_export(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="stylecast export",
+                                description="Export a training checkpoint to a stylecast .onnx model (uint8 BGR in "
+                                            "and out, any size, credits in the metadata), checking ONNX Runtime "
+                                            "against torch on awkward sizes before the file is written.")
+    p.add_argument("checkpoint", type=Path, help="a step_*.pt file or a checkpoint folder (newest intact one)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="the .onnx file to write")
+    p.add_argument("--no-check", action="store_true", help="skip the ORT-vs-torch parity check")
+    args = p.parse_args(argv)
+    from . import checkpoint
+    from .export import export_model
+    from .network import StyleNet
+    from .recipe import Recipe
+
+    state = checkpoint.load_any(args.checkpoint)
+    # Record what the weights actually had: a model exported mid-run says so in its recipe.
+    recipe = Recipe.from_dict(state["recipe"]).with_overrides(steps=int(state["step"]))
+    net = StyleNet(recipe.arch)
+    net.load_state_dict(state["model"])
+    report = export_model(net, recipe, args.out, check=not args.no_check)
+    if report:
+        worst = max(m for m, _ in report.values())
+        print(f"stylecast: parity ORT vs torch at {len(report)} sizes: max |diff| {worst} (uint8 levels)")
+    print(f"stylecast: wrote {args.out} (step {state['step']})")
+    return 0
+
+
+def run_eval(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="stylecast eval",
+                                description="Score a style model on held-out photos: content and style losses, "
+                                            "and their ratio to the per-image Gatys optimum (1.0 = as good as "
+                                            "optimisation).")
+    p.add_argument("model", type=Path, help="a stylecast .onnx model (single style)")
+    p.add_argument("--style-image", type=Path, required=True, help="the painting the model learned")
+    p.add_argument("--content-dir", type=Path, required=True,
+                   help="photo folder; the model's held-out split of it is used")
+    p.add_argument("--vgg-weights", type=Path)
+    p.add_argument("--images", type=_positive, default=4, help="held-out photos to score (default 4)")
+    p.add_argument("--size", type=_positive, default=256, help="long side of each photo (default 256)")
+    p.add_argument("--gatys-steps", type=_positive, default=150, help="L-BFGS steps for the optimum")
+    args = p.parse_args(argv)
+    from .evaluate import evaluate, format_report
+
+    results = evaluate(args.model, args.style_image, args.content_dir, args.vgg_weights, images=args.images,
+                       size=args.size, gatys_steps=args.gatys_steps)
+    print(format_report(results))
+    return 0
+
+
+COMMANDS = {"train": run_train, "export": run_export, "eval": run_eval}
 
 
 def main(command: str, argv: list[str]) -> int:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import cv2
+import numpy as np
 import torch
 from torch.nn import functional as F
-from torchvision.io import ImageReadMode, decode_image
 
 from realtime.errors import StylecastError
 
@@ -47,10 +48,11 @@ def split_images(folder: Path, holdout_every: int) -> tuple[list[Path], list[Pat
 
 def load_rgb(path: Path, max_side: int | None = None) -> torch.Tensor:
     """uint8 (3, H, W) RGB; optionally downscaled (antialiased) so the longer side is at most ``max_side``."""
-    try:
-        img = decode_image(str(path), mode=ImageReadMode.RGB)
-    except (RuntimeError, ValueError) as exc:
-        raise StylecastError(f"cannot read image {path}: {str(exc).splitlines()[0]}") from None
+    data = np.fromfile(path, dtype=np.uint8) if path.is_file() else None
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data is not None and data.size else None
+    if bgr is None:
+        raise StylecastError(f"cannot read image {path}")
+    img = torch.from_numpy(np.ascontiguousarray(bgr[..., ::-1])).permute(2, 0, 1).contiguous()
     if max_side and max(img.shape[1:]) > max_side:
         img = resize_long_side(img, max_side)
     return img
