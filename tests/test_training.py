@@ -185,3 +185,42 @@ def test_export_and_eval_commands_from_a_checkpoint(data: dict[str, Path], tmp_p
     # A 10-step network is far from the per-image optimum of its own objective.
     assert s["optimum_style"] < s["style"]
     assert s["style_ratio"] > 1.0
+
+
+def _cli_train_args(data: dict[str, Path], out: Path, steps: int) -> list[str]:
+    return ["--style-image", str(data["painting"]), "--content-dir", str(data["photos"]), "--vgg-weights",
+            str(data["vgg"]), "--out", str(out), "--steps", str(steps), "--size", "48", "--style-size", "96",
+            "--batch-size", "2", "--channels", "8,16,32", "--res-blocks", "1", "--checkpoint-every", "5",
+            "--preview-every", "5"]
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_interrupt_saves_a_checkpoint_and_resume_finishes(data: dict[str, Path], tmp_path: Path, sig: str) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "model.onnx"
+    ckpt = tmp_path / "model.ckpt"
+    cmd = [sys.executable, "-m", "training.cli", "train", *_cli_train_args(data, out, 100000)]
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (ckpt / "manifest.json").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert (ckpt / "manifest.json").exists(), proc.communicate()[1][-2000:]
+    time.sleep(1.0)
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
+    assert "saved" in err and "--resume" in err
+    state, _ = checkpoint.load_latest(ckpt)
+    stopped = state["step"]
+    assert stopped >= 5 and not out.exists()
+    assert (ckpt / "preview.png").is_file() and any((ckpt / "tb").iterdir())  # TensorBoard events written
+    done = subprocess.run([sys.executable, "-m", "training.cli", "train", *_cli_train_args(data, out, stopped + 3),
+                           "--resume"], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert out.is_file()
+    assert sorted(checkpoint.load_latest(ckpt)[0]["losses"], key=int)[-1] == str(stopped + 3)

@@ -12,6 +12,7 @@ import contextlib
 import math
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,7 +210,8 @@ class Trainer:
             result.interrupted = True
             if d.main and step > self.start_step:
                 path = self._save(model, optimizer, step)
-                bar.write(f"stylecast: interrupted at step {step}; saved {path} (continue with --resume)")
+                bar.write(f"stylecast: interrupted at step {step}; saved {path} (continue with --resume)",
+                          file=sys.stderr)
         finally:
             bar.close()
             if writer is not None:
