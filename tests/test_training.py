@@ -224,3 +224,14 @@ def test_interrupt_saves_a_checkpoint_and_resume_finishes(data: dict[str, Path],
     assert done.returncode == 0, done.stderr[-2000:]
     assert out.is_file()
     assert sorted(checkpoint.load_latest(ckpt)[0]["losses"], key=int)[-1] == str(stopped + 3)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "models" / "recipes").glob("*.json")), ids=lambda p: p.name)
+def test_shipped_recipes_parse_and_credit_their_paintings(path: Path) -> None:
+    from training.recipe import load_recipe
+
+    recipe = load_recipe(path)
+    assert recipe.styles and recipe.content_dir
+    for style in recipe.styles:
+        assert style.title and style.artist and style.licence and style.source
+        assert style.image.startswith("../shared/assets/styles/")
