@@ -1,0 +1,318 @@
+"""`stylecast`: one command-line tool, with subcommands, for everything the project does.
+
+Run-time commands (image, video, webcam, models, bench, demo, sample) need only ONNX Runtime, OpenCV and PyAV.
+The model-making commands (train, export, eval, image --optimize) are forwarded to training/ on demand, so a
+runtime-only install works and tells the user what to install when they reach for training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from pathlib import Path
+
+from . import __version__, catalog
+from .errors import StylecastError
+
+EXAMPLES = """\
+examples:
+  stylecast demo                                     stylize the bundled sample clip -> stylecast-demo.mp4
+  stylecast image photo.jpg -o painted.png --style starry_night
+  stylecast video holiday.mp4 -o holiday-starry.mp4 --size 720
+  stylecast webcam --styles starry_night,wave        keys: 1-9 style, n/p, space, s snapshot, q quit
+  stylecast webcam --source clip.mp4 --loop          a file or rtsp:// URL as the live source
+  stylecast models                                   installed styles and their credits
+  stylecast bench --size 640x480 --size 1280x720     per-stage timings on this machine
+  stylecast train --help                             make your own style (needs the train extra)
+"""
+
+TRAINING_COMMANDS = {
+    "train": "train a style network on a painting (needs stylecast[train])",
+    "export": "export a training checkpoint to a .onnx model (needs stylecast[train])",
+    "eval": "score a model against the per-image optimum (needs stylecast[train])",
+}
+
+
+def parse_size(text: str) -> tuple[int | None, int]:
+    """'640x480' -> (640, 480); '720' -> (None, 720): that height, width from the input's aspect ratio."""
+    try:
+        if "x" in text.lower():
+            w, h = (int(v) for v in text.lower().split("x", 1))
+        else:
+            w, h = None, int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size: use WIDTHxHEIGHT (640x480) or HEIGHT (720)")
+    if h <= 0 or (w is not None and w <= 0) or h > 16384 or (w or 0) > 16384:
+        raise argparse.ArgumentTypeError(f"size {text!r} must be between 1 and 16384 pixels per side")
+    return w, h
+
+
+def resolve_size(spec: tuple[int | None, int] | None, width: int, height: int) -> tuple[int, int] | None:
+    if spec is None:
+        return None
+    w, h = spec
+    return (w if w is not None else max(1, round(width * h / height)), h)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
+    return value
+
+
+def _add_runtime_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto",
+                   help="where the network runs; cuda fails clearly if it cannot start (default: auto)")
+    p.add_argument("--threads", type=positive_int, help="CPU threads for inference (default: all cores)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stylecast", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
+        description="Paint webcams, videos and pictures in the style of famous paintings, in real time "
+                    "(feed-forward style networks run by ONNX Runtime).")
+    parser.add_argument("--version", action="version", version=f"stylecast {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("image", help="stylize one picture",
+                       description="Stylize one picture with a style network, or with --optimize by per-image "
+                                   "optimisation (Gatys et al.; slow, highest quality; needs stylecast[train]).")
+    p.add_argument("input", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="output picture (.png, .jpg, ...)")
+    p.add_argument("--style", help="style name (see `stylecast models`) or path to a .onnx model")
+    p.add_argument("--size", type=parse_size, help="resize first: WIDTHxHEIGHT or HEIGHT")
+    _add_runtime_options(p)
+    g = p.add_argument_group("per-image optimisation (--optimize)")
+    g.add_argument("--optimize", action="store_true", help="optimise the pixels instead of running a network")
+    g.add_argument("--style-image", type=Path, help="the painting to match (with --optimize)")
+    g.add_argument("--steps", type=positive_int, default=300, help="L-BFGS steps (default 300)")
+    g.add_argument("--content-weight", type=float, help="weight of the content term (default 1)")
+    g.add_argument("--style-weight", type=float, help="weight of the style term (default 5)")
+    g.add_argument("--max-side", type=positive_int, help="long side to optimise at (default 512)")
+    g.add_argument("--vgg-weights", type=Path, help="VGG16 features weights file (offline machines)")
+    p.set_defaults(handler=cmd_image)
+
+    p = sub.add_parser("video", help="stylize a video file (keeps its audio)",
+                       description="Stylize every frame of a video file, keeping its frame rate and soundtrack. "
+                                   "The output appears only when complete.")
+    p.add_argument("input", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="output video (.mp4, .mov, .mkv, .webm)")
+    p.add_argument("--style", help="style name or path to a .onnx model (default: the default style)")
+    p.add_argument("--size", type=parse_size, help="output size: WIDTHxHEIGHT or HEIGHT (default: the input's)")
+    p.add_argument("--no-audio", action="store_true", help="drop the soundtrack")
+    _add_runtime_options(p)
+    p.set_defaults(handler=cmd_video)
+
+    p = sub.add_parser("webcam", help="live window on a camera, stream or file",
+                       description="Show a live stylized view. Keys: 1-9 pick a style, n/p or arrows next/previous, "
+                                   "space pause, s snapshot (PNG), q or Esc quit.")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
+    src.add_argument("--source", help="anything OpenCV opens: a device index, a video file, an rtsp:// or http:// URL")
+    p.add_argument("--styles", help="comma-separated style names or .onnx paths (default: all installed)")
+    p.add_argument("--snapshot-dir", type=Path, default=Path("."), help="where s saves PNGs (default: here)")
+    p.add_argument("--loop", action="store_true", help="restart a file source when it ends")
+    p.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
+    p.add_argument("--no-overlay", action="store_true", help="hide the name/fps/help text")
+    _add_runtime_options(p)
+    p.set_defaults(handler=cmd_webcam)
+
+    p = sub.add_parser("models", help="list installed styles and their credits")
+    p.set_defaults(handler=cmd_models)
+
+    p = sub.add_parser("bench", help="per-stage timings and end-to-end fps",
+                       description="Stylize a clip through the real decode -> inference -> encode pipeline and "
+                                   "print each stage's time per frame and the end-to-end frame rate.")
+    p.add_argument("--input", type=Path, help="clip to use (default: the bundled sample)")
+    p.add_argument("--style", help="style name or .onnx path (default: the default style)")
+    p.add_argument("--size", type=parse_size, action="append", help="frame size; repeat for several")
+    p.add_argument("--frames", type=positive_int, default=48, help="frames per size (default 48)")
+    _add_runtime_options(p)
+    p.set_defaults(handler=cmd_bench)
+
+    p = sub.add_parser("demo", help="stylize the bundled sample clip with the default style",
+                       description="Make the bundled sample clip (a generated landscape with music) and stylize "
+                                   "it with the default style.")
+    p.add_argument("-o", "--output", type=Path, default=Path("stylecast-demo.mp4"))
+    p.add_argument("--style", help="style name or .onnx path (default: the default style)")
+    _add_runtime_options(p)
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("sample", help="write the bundled sample clip")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.set_defaults(handler=cmd_sample)
+
+    for name, text in TRAINING_COMMANDS.items():
+        p = sub.add_parser(name, help=text, add_help=False)
+        p.add_argument("argv", nargs=argparse.REMAINDER)
+        p.set_defaults(handler=cmd_training)
+    return parser
+
+
+def _training_module(name: str):  # noqa: ANN202 - a module
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if exc.name in ("torch", "torchvision", "tensorboard"):
+            raise StylecastError("this command needs the training extra: pip install 'stylecast[train]'") from None
+        raise
+
+
+def _load(style: str | None, args: argparse.Namespace):  # noqa: ANN202 - StyleModel
+    from .engine import StyleModel
+
+    model = StyleModel(catalog.resolve(style or catalog.default_style()), args.device, args.threads)
+    return model
+
+
+def cmd_image(args: argparse.Namespace) -> int:
+    from .convert import read_image, stylize_image
+    from .outputs import check_output_path, write_image
+
+    if args.optimize:
+        check_output_path(args.output, [args.input])
+        image = _training_module("training.gatys_cli").stylize_file(args)
+        write_image(args.output, image, inputs=[args.input])
+    else:
+        model = _load(args.style, args)
+        size = None
+        if args.size:
+            image = read_image(args.input)
+            size = resolve_size(args.size, image.shape[1], image.shape[0])
+        stylize_image(args.input, args.output, model, size)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = True) -> None:
+    from .convert import convert_video
+    from .video_io import VideoReader
+
+    model = _load(args.style, args)
+    size = None
+    if getattr(args, "size", None):
+        with VideoReader(src) as reader:
+            size = resolve_size(args.size, reader.info.width, reader.info.height)
+    print(f"stylizing {src} with {model.name} on {model.placement}", file=sys.stderr)
+    stats = convert_video(src, dst, model.run, size=size, with_audio=with_audio)
+    print(f"wrote {dst} ({stats.frames} frames, {stats.fps:.1f} fps)")
+
+
+def cmd_video(args: argparse.Namespace) -> int:
+    _convert(args.input, args.output, args, with_audio=not args.no_audio)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .sample import sample_clip
+
+    _convert(sample_clip(), args.output, args)
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .outputs import check_output_path
+    from .sample import write_sample
+
+    check_output_path(args.output)
+    write_sample(args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_webcam(args: argparse.Namespace) -> int:
+    from .engine import StyleModel
+    from .live import LiveSession
+    from .sources import LiveSource
+
+    names = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else \
+        [e.name for e in catalog.installed()]
+    if not names:
+        raise StylecastError(f"no style models installed; set {catalog.MODELS_ENV} or pass --styles PATH.onnx")
+    if len(names) > 9:
+        print(f"note: {len(names)} styles; keys 1-9 reach the first nine, n/p reach all", file=sys.stderr)
+    if not args.snapshot_dir.is_dir():
+        raise StylecastError(f"snapshot folder {args.snapshot_dir} does not exist")
+    paths = [catalog.resolve(n) for n in names]  # unknown names fail before the camera opens
+    models = [StyleModel(p, args.device, args.threads) for p in paths]
+    print(f"loaded {len(models)} style(s) on {models[0].placement}", flush=True)
+    with LiveSource(args.source if args.source is not None else args.camera, loop=args.loop) as source:
+        stats = LiveSession(source, models, args.snapshot_dir, args.max_frames, overlay=not args.no_overlay).run()
+    fps = stats.frames / stats.seconds if stats.seconds else 0.0
+    print(f"shown {stats.frames} frames at {fps:.1f} fps; {stats.dropped} stale frames dropped", flush=True)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    entries = catalog.installed()
+    if not entries:
+        print(f"no styles installed (shipped folder: {catalog.shipped_folder()}; add folders with "
+              f"{catalog.MODELS_ENV})")
+        return 0
+    default = catalog.default_style()
+    for entry in entries:
+        try:
+            info = catalog.read_info(entry.path)
+            credits = "; ".join(s.describe() for s in info.styles)
+            detail = f"{entry.tier or info.variant}, trained at {info.train_size}px" if info.train_size else entry.tier
+        except StylecastError as exc:
+            credits, detail = f"unusable: {exc}", ""
+        mark = "*" if entry.name == default else " "
+        print(f"{mark} {entry.name:<32} {credits}" + (f"  [{detail}]" if detail else ""))
+    print("* = default style")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import format_results, run_bench
+    from .sample import sample_clip
+    from .video_io import VideoReader
+
+    clip = args.input or sample_clip()
+    with VideoReader(clip) as reader:
+        width, height = reader.info.width, reader.info.height
+    sizes = [resolve_size(s, width, height) for s in args.size] if args.size else [(width, height)]
+    model = _load(args.style, args)
+    print(format_results(run_bench(clip, model, sizes, args.frames), model, clip))
+    return 0
+
+
+def cmd_training(args: argparse.Namespace) -> int:
+    return _training_module("training.cli").main(args.command, args.argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except StylecastError as exc:
+        print(f"stylecast: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("stylecast: interrupted; no partial output was kept", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"stylecast: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
+        if os.environ.get("STYLECAST_DEBUG"):
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"stylecast: error: {type(exc).__name__}: {message} (STYLECAST_DEBUG=1 shows details)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Writing results without ever losing a file: check first, write to a temporary name, rename at the end.
+
+The output path is checked *before* any heavy work (a 20-minute conversion must not fail at the last frame because
+the folder is read-only), the data goes to a hidden temporary file in the same folder, and only a complete file
+is renamed into place (an atomic ``os.replace`` on one filesystem). Any error or Ctrl-C removes the temporary
+file, so the output is either the whole result or untouched. Inputs are never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from .errors import StylecastError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def check_output_path(path: Path, inputs: Iterable[str | Path] = ()) -> None:
+    """Raise StylecastError unless ``path`` can be written without harming anything."""
+    if path.is_dir():
+        raise StylecastError(f"output {path} is a directory; give a file name")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise StylecastError(f"output folder {folder} does not exist")
+    for source in inputs:
+        source = Path(source)
+        if source.resolve() == path.resolve() or (path.exists() and source.exists() and path.samefile(source)):
+            raise StylecastError(f"output {path} would overwrite the input; choose another name")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".stylecast-probe-"):
+            pass
+    except OSError as exc:
+        raise StylecastError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (same suffix, so encoders pick the right format); on success rename
+    it to ``path``, on any failure delete it."""
+    path = Path(path)
+    check_output_path(path, inputs)
+    fd, name = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.stem}.",
+                                suffix=f".partial{path.suffix}")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_image(path: Path, image: np.ndarray, inputs: Iterable[str | Path] = ()) -> None:
+    """Encode with OpenCV (format from the suffix) and write atomically."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise StylecastError(f"unsupported image type {suffix or '(none)'} for {path}; use .png or .jpg")
+    ok, data = cv2.imencode(suffix, image)
+    if not ok:
+        raise StylecastError(f"could not encode {path}")
+    with atomic_output(Path(path), inputs) as tmp:
+        tmp.write_bytes(data.tobytes())

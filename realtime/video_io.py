@@ -1,0 +1,159 @@
+"""Video files in and out with PyAV, keeping the soundtrack.
+
+Why PyAV rather than OpenCV's VideoWriter or an ffmpeg subprocess: OpenCV cannot read or write audio, and piping
+raw frames to ffmpeg needs a second process, a second parse of the input for its audio, and an ffmpeg binary on
+PATH. PyAV's wheels carry FFmpeg (libx264, AAC) and let one demux pass feed decoded video frames to the
+stylizer while the audio packets are copied untouched into the output (no re-encode, no quality loss). Audio the
+output container cannot hold is transcoded (AAC in MP4/MOV/MKV, Opus in WebM).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, Union
+
+import av
+import numpy as np
+
+from .errors import StylecastError
+
+VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
+AUDIO_FALLBACK = {".webm": "libopus"}
+COPYABLE_AUDIO = {
+    ".mp4": {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"},
+    ".mov": {"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le"},
+    ".webm": {"opus", "vorbis"},
+}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: Fraction
+    frames: int          # from the container header; 0 when unknown
+    audio_codec: str | None
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    index: int
+    image: np.ndarray    # HxWx3 uint8 BGR
+
+
+Item = Union[VideoFrame, av.Packet]
+
+
+class VideoReader:
+    """Decodes a file's first video stream to BGR frames, passing its first audio stream's packets along."""
+
+    def __init__(self, path: Path) -> None:
+        if not Path(path).is_file():
+            raise StylecastError(f"input not found: {path}")
+        try:
+            self.container = av.open(str(path))
+        except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+            raise StylecastError(f"{path} is not a readable video ({type(exc).__name__}: {exc})".splitlines()[0]) from None
+        if not self.container.streams.video:
+            self.container.close()
+            raise StylecastError(f"{path} has no video stream")
+        self.video = self.container.streams.video[0]
+        self.video.thread_type = "AUTO"
+        self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
+        rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
+        self.info = VideoInfo(self.video.codec_context.width, self.video.codec_context.height, Fraction(rate),
+                              int(self.video.frames or 0), self.audio.codec_context.name if self.audio else None)
+        if self.info.width <= 0 or self.info.height <= 0:
+            self.container.close()
+            raise StylecastError(f"{path}: the video stream has no picture size")
+        self.path = path
+
+    def items(self, with_audio: bool = True) -> Iterator[Item]:
+        """Video frames (decoded, BGR) and audio packets (raw), in file order."""
+        streams = [self.video] + ([self.audio] if with_audio and self.audio else [])
+        index = 0
+        try:
+            for packet in self.container.demux(*streams):
+                if packet.stream.type == "audio":
+                    if packet.dts is not None:
+                        yield packet
+                    continue
+                for frame in packet.decode():
+                    yield VideoFrame(index, frame.to_ndarray(format="bgr24"))
+                    index += 1
+        except av.FFmpegError as exc:
+            raise StylecastError(f"{self.path}: decoding failed after {index} frames ({exc})".splitlines()[0]) from None
+        if index == 0:
+            raise StylecastError(f"{self.path} contains no decodable video frames")
+
+    def close(self) -> None:
+        self.container.close()
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class VideoWriter:
+    """Encodes BGR frames at a constant frame rate; copies or transcodes one audio stream alongside."""
+
+    def __init__(self, path: Path, suffix: str, width: int, height: int, fps: Fraction,
+                 audio: av.audio.stream.AudioStream | None = None) -> None:
+        suffix = suffix.lower()
+        if suffix not in VIDEO_CODECS:
+            raise StylecastError(f"unsupported video type {suffix or '(none)'}; use one of "
+                                 f"{', '.join(sorted(VIDEO_CODECS))}")
+        if width % 2 or height % 2:
+            raise StylecastError(f"video size {width}x{height} must be even for H.264/VP9 (yuv420p)")
+        self.container = av.open(str(path), mode="w", format={".mkv": "matroska"}.get(suffix, suffix[1:]))
+        self.video = self.container.add_stream(VIDEO_CODECS[suffix], rate=fps)
+        self.video.width, self.video.height, self.video.pix_fmt = width, height, "yuv420p"
+        self.video.options = {"crf": "18", "preset": "veryfast"} if VIDEO_CODECS[suffix] == "libx264" else {}
+        self.audio_in = audio
+        self.audio_out = None
+        self.resampler = None
+        if audio is not None:
+            if audio.codec_context.name in COPYABLE_AUDIO.get(suffix, {audio.codec_context.name}):
+                self.audio_out = self.container.add_stream_from_template(audio)
+            else:
+                codec = AUDIO_FALLBACK.get(suffix, "aac")
+                self.audio_out = self.container.add_stream(codec, rate=audio.codec_context.sample_rate or 48000)
+                self.resampler = av.AudioResampler(format=self.audio_out.codec_context.format.name,
+                                                   layout=self.audio_out.codec_context.layout.name,
+                                                   rate=self.audio_out.codec_context.sample_rate)
+        self.frames = 0
+
+    def write(self, image: np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        frame.pts = self.frames
+        self.frames += 1
+        self.container.mux(self.video.encode(frame))
+
+    def write_audio(self, packet: av.Packet) -> None:
+        if self.audio_out is None:
+            return
+        if self.resampler is None:
+            packet.stream = self.audio_out
+            self.container.mux(packet)
+            return
+        for decoded in packet.decode():
+            for resampled in self.resampler.resample(decoded):
+                self.container.mux(self.audio_out.encode(resampled))
+
+    def close(self) -> None:
+        """Flush the encoders and finish the file (the file is only valid after this)."""
+        self.container.mux(self.video.encode(None))
+        if self.resampler is not None:
+            self.container.mux(self.audio_out.encode(None))
+        self.container.close()
+
+    def abort(self) -> None:
+        """Stop without finishing (the caller deletes the temporary file)."""
+        try:
+            self.container.close()
+        except av.FFmpegError:
+            pass
