@@ -149,9 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_sample)
 
     for name, text in TRAINING_COMMANDS.items():
-        p = sub.add_parser(name, help=text, add_help=False)
-        p.add_argument("argv", nargs=argparse.REMAINDER)
-        p.set_defaults(handler=cmd_training)
+        sub.add_parser(name, help=text, add_help=False)  # listed in --help; main() forwards their arguments
     return parser
 
 
@@ -283,18 +281,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_training(args: argparse.Namespace) -> int:
-    return _training_module("training.cli").main(args.command, args.argv)
-
-
-def main(argv: list[str] | None = None) -> int:
+def _run(argv: list[str]) -> int:
+    if argv and argv[0] in TRAINING_COMMANDS:
+        # Forwarded whole: training/ owns these commands' options and their --help.
+        return _training_module("training.cli").main(argv[0], argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    return args.handler(args)
+
+
+def main(argv: list[str] | None = None) -> int:
     try:
-        return args.handler(args)
+        return _run(sys.argv[1:] if argv is None else argv)
     except StylecastError as exc:
         print(f"stylecast: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -1,0 +1,54 @@
+"""Shared fixtures: tint models on STYLECAST_MODELS, an isolated cache, the sample clip, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.model_factory import model_folder
+
+REPO = Path(__file__).resolve().parents[1]
+ASSETS = REPO.parent / "shared" / "assets"
+ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def tint_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return model_folder(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="session")
+def cli_env(tint_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for CLI subprocesses: the tint models installed, a private cache folder."""
+    return {**os.environ, "STYLECAST_MODELS": str(tint_models["red"].parent),
+            "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache")), "PYTHONPATH": str(REPO)}
+
+
+@pytest.fixture(autouse=True)
+def _in_process_env(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("STYLECAST_MODELS", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(key, cli_env[key])
+
+
+@pytest.fixture(scope="session")
+def sample_clip(cli_env: dict[str, str]) -> Path:
+    from realtime.sample import write_sample
+
+    return write_sample(Path(cli_env["XDG_CACHE_HOME"]) / "sample.mp4")
+
+
+def run_cli(env: dict[str, str], *args: str, timeout: float = 240, cwd: Path | None = None
+            ) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "realtime.cli", *map(str, args)], env=env, cwd=cwd or REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def asset(*parts: str) -> Path:
+    path = ASSETS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared asset {path} is not on this machine")
+    return path

@@ -1,0 +1,145 @@
+"""The runtime as a user meets it: pictures, video files with audio, device choice, listings, bench."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from realtime.engine import StyleModel
+from realtime.errors import StylecastError
+from tests.conftest import asset, run_cli
+from tests.model_factory import BLUE, RED, apply_tint
+
+
+def probe(path: Path) -> dict:
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        frames = sum(1 for _ in c.decode(video=0))
+        return {"frames": frames, "size": (v.codec_context.width, v.codec_context.height),
+                "fps": v.average_rate, "audio": [a.codec_context.name for a in c.streams.audio]}
+
+
+def first_frame(path: Path) -> np.ndarray:
+    with av.open(str(path)) as c:
+        return next(c.decode(video=0)).to_ndarray(format="bgr24")
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 5), (1081, 1921)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_image_round_trip_keeps_odd_sizes(tint_models, cli_env, tmp_path: Path, size: tuple[int, int]) -> None:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+    src, dst = tmp_path / "in.png", tmp_path / "out.png"
+    cv2.imwrite(str(src), image)
+    result = run_cli(cli_env, "image", src, "-o", dst, "--style", "red")
+    assert result.returncode == 0, result.stderr
+    out = cv2.imread(str(dst))
+    assert out.shape == image.shape
+    np.testing.assert_array_equal(out, apply_tint(image, RED))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "out.png"]  # no temporary left behind
+
+
+def test_engine_runs_multi_style_blends(tint_models) -> None:
+    model = StyleModel(tint_models["duo"], device="cpu")
+    frame = np.full((4, 6, 3), 100, np.uint8)
+    np.testing.assert_array_equal(model.run(frame), apply_tint(frame, RED))
+    model.set_style_weights(np.array([0, 1]))
+    np.testing.assert_array_equal(model.run(frame), apply_tint(frame, BLUE))
+    model.set_style_weights(np.array([1, 1]))
+    half = tuple(tuple((a + b) / 2 for a, b in zip(x, y)) for x, y in zip(RED, BLUE))
+    np.testing.assert_array_equal(model.run(frame), apply_tint(frame, half))
+    with pytest.raises(StylecastError):
+        model.set_style_weights(np.array([0, 0]))
+
+
+def test_video_conversion_keeps_frames_size_rate_and_audio(cli_env, sample_clip: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "out.mp4"
+    result = run_cli(cli_env, "video", sample_clip, "-o", dst, "--style", "red")
+    assert result.returncode == 0, result.stderr
+    src_info, out_info = probe(sample_clip), probe(dst)
+    assert out_info == src_info and out_info["audio"] == ["aac"]
+    # The picture was really stylized: the red tint shows in the pixels (H.264 noise aside).
+    expected = apply_tint(first_frame(sample_clip), RED).astype(float)
+    assert np.abs(first_frame(dst).astype(float) - expected).mean() < 4
+
+
+def test_real_clip_with_audio_converts_end_to_end(cli_env, tmp_path: Path) -> None:
+    src = asset("videos", "cutBunny.mp4")
+    dst = tmp_path / "bunny.mp4"
+    result = run_cli(cli_env, "video", src, "-o", dst, "--style", "blue")
+    assert result.returncode == 0, result.stderr
+    a, b = probe(src), probe(dst)
+    assert (b["frames"], b["size"], b["fps"]) == (a["frames"], a["size"], a["fps"]) == (240, (640, 360), 24)
+    assert b["audio"] == ["aac"]
+
+
+def test_video_size_option_resizes_keeping_aspect(cli_env, sample_clip: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "small.mp4"
+    result = run_cli(cli_env, "video", sample_clip, "-o", dst, "--style", "grey", "--size", "181", "--no-audio")
+    assert result.returncode == 0, result.stderr
+    info = probe(dst)
+    assert info["size"] == (322, 180) and info["audio"] == [] and info["frames"] == 144
+
+
+def test_cuda_on_a_cpu_machine_is_a_clear_error(cli_env, tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers() and _cuda_works(cli_env):
+        pytest.skip("a working CUDA device is present")
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), np.zeros((8, 8, 3), np.uint8))
+    result = run_cli(cli_env, "image", src, "-o", tmp_path / "out.png", "--style", "red", "--device", "cuda")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cuda" in lines[0].lower(), result.stderr
+    assert not (tmp_path / "out.png").exists()
+
+
+def _cuda_works(env) -> bool:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    code = "import onnxruntime as o; print(o.get_device())"
+    return "GPU" in subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout \
+        and Path("/dev/nvidia0").exists()
+
+
+def test_auto_device_reports_what_it_got(cli_env, sample_clip: Path) -> None:
+    result = run_cli(cli_env, "bench", "--input", sample_clip, "--style", "red", "--frames", "8",
+                     "--size", "160x120", "--size", "320x240")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "device cpu (CPUExecutionProvider)" in out or "device cuda" in out
+    for column in ("decode ms", "infer ms", "encode ms", "end-to-end fps"):
+        assert column in out
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith(("160x120", "320x240"))]
+    assert len(rows) == 2 and all(float(r[-1]) > 0 and r[1] == "8" for r in rows)
+
+
+def test_models_lists_styles_with_credits(cli_env) -> None:
+    result = run_cli(cli_env, "models")
+    assert result.returncode == 0, result.stderr
+    assert "red tint, stylecast tests (2026), CC0" in result.stdout
+    assert "duo" in result.stdout
+
+
+def test_runtime_needs_no_torch(cli_env, tmp_path: Path) -> None:
+    """`pip install stylecast` without the train extra must still stylize: block torch and run a command."""
+    import subprocess
+    import sys
+
+    src, dst = tmp_path / "in.png", tmp_path / "out.png"
+    cv2.imwrite(str(src), np.full((5, 7, 3), 40, np.uint8))
+    code = ("import sys; sys.modules['torch'] = None; sys.modules['torchvision'] = None\n"
+            "from realtime.cli import main\n"
+            f"sys.exit(main(['image', {str(src)!r}, '-o', {str(dst)!r}, '--style', 'red']))")
+    result = subprocess.run([sys.executable, "-c", code], env=cli_env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert dst.is_file()
+    train = subprocess.run([sys.executable, "-c", code.replace(
+        f"['image', {str(src)!r}, '-o', {str(dst)!r}, '--style', 'red']", "['train', '--out', 'x.onnx']")],
+        env=cli_env, capture_output=True, text=True)
+    assert train.returncode != 0 and "pip install 'stylecast[train]'" in train.stderr
