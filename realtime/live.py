@@ -112,7 +112,7 @@ class LiveSession:
     def run(self) -> LiveStats:
         stats = LiveStats()
         meter = FpsMeter()
-        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
+        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no Qt toolbar over the feed
         print(f"style: {self.models[self.index].name}", flush=True)
         stylized: np.ndarray | None = None
         started = time.perf_counter()
