@@ -165,8 +165,7 @@ def _training_module(name: str):  # noqa: ANN202 - a module
 def _load(style: str | None, args: argparse.Namespace):  # noqa: ANN202 - StyleModel
     from .engine import StyleModel
 
-    model = StyleModel(catalog.resolve(style or catalog.default_style()), args.device, args.threads)
-    return model
+    return StyleModel(catalog.resolve(style or catalog.default_style()), args.device, args.threads)
 
 
 def cmd_image(args: argparse.Namespace) -> int:
@@ -178,25 +177,24 @@ def cmd_image(args: argparse.Namespace) -> int:
         image = _training_module("training.gatys_cli").stylize_file(args)
         write_image(args.output, image, inputs=[args.input])
     else:
-        model = _load(args.style, args)
-        size = None
-        if args.size:
-            image = read_image(args.input)
-            size = resolve_size(args.size, image.shape[1], image.shape[0])
-        stylize_image(args.input, args.output, model, size)
+        check_output_path(args.output, [args.input])
+        image = read_image(args.input)  # a bad input fails here, before any model is loaded
+        size = resolve_size(args.size, image.shape[1], image.shape[0])
+        stylize_image(args.input, args.output, _load(args.style, args), size)
     print(f"wrote {args.output}")
     return 0
 
 
 def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = True) -> None:
     from .convert import convert_video
-    from .video_io import VideoReader
+    from .outputs import check_output_path
+    from .video_io import VideoReader, video_codec_for
 
+    check_output_path(dst, [src])
+    video_codec_for(dst)
+    with VideoReader(src) as reader:  # a bad input fails here, before any model is loaded
+        size = resolve_size(getattr(args, "size", None), reader.info.width, reader.info.height)
     model = _load(args.style, args)
-    size = None
-    if getattr(args, "size", None):
-        with VideoReader(src) as reader:
-            size = resolve_size(args.size, reader.info.width, reader.info.height)
     print(f"stylizing {src} with {model.name} on {model.placement}", file=sys.stderr)
     stats = convert_video(src, dst, model.run, size=size, with_audio=with_audio)
     print(f"wrote {dst} ({stats.frames} frames, {stats.fps:.1f} fps)")

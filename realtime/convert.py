@@ -62,7 +62,7 @@ def convert_video(src: Path, dst: Path, stylize: Callable[[np.ndarray], np.ndarr
         total = min(frames, info.frames) if frames and info.frames else (frames or info.frames or None)
         keep_audio = with_audio and frames is None
         with atomic_output(dst, [src]) as tmp:
-            writer = VideoWriter(tmp, dst.suffix, width, height, info.fps, reader.audio if keep_audio else None)
+            writer = VideoWriter(tmp, width, height, info.fps, reader.audio if keep_audio else None)
             bar = tqdm(total=total, unit="frame", desc=Path(dst).name, disable=not progress, dynamic_ncols=True)
             items = reader.items(with_audio=keep_audio)
             if frames:

@@ -55,7 +55,8 @@ class VideoReader:
         try:
             self.container = av.open(str(path))
         except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-            raise StylecastError(f"{path} is not a readable video ({type(exc).__name__}: {exc})".splitlines()[0]) from None
+            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+            raise StylecastError(f"{path} is not a readable video ({reason})") from None
         if not self.container.streams.video:
             self.container.close()
             raise StylecastError(f"{path} has no video stream")
@@ -84,7 +85,8 @@ class VideoReader:
                     yield VideoFrame(index, frame.to_ndarray(format="bgr24"))
                     index += 1
         except av.FFmpegError as exc:
-            raise StylecastError(f"{self.path}: decoding failed after {index} frames ({exc})".splitlines()[0]) from None
+            reason = exc.strerror or str(exc).splitlines()[0]
+            raise StylecastError(f"{self.path}: decoding failed after {index} frames ({reason})") from None
         if index == 0:
             raise StylecastError(f"{self.path} contains no decodable video frames")
 
@@ -98,21 +100,28 @@ class VideoReader:
         self.close()
 
 
+def video_codec_for(path: Path) -> str:
+    """The encoder for an output file name, or a StylecastError listing the supported types."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in VIDEO_CODECS:
+        raise StylecastError(f"unsupported video type {suffix or '(none)'}; use one of "
+                             f"{', '.join(sorted(VIDEO_CODECS))}")
+    return VIDEO_CODECS[suffix]
+
+
 class VideoWriter:
     """Encodes BGR frames at a constant frame rate; copies or transcodes one audio stream alongside."""
 
-    def __init__(self, path: Path, suffix: str, width: int, height: int, fps: Fraction,
+    def __init__(self, path: Path, width: int, height: int, fps: Fraction,
                  audio: av.audio.stream.AudioStream | None = None) -> None:
-        suffix = suffix.lower()
-        if suffix not in VIDEO_CODECS:
-            raise StylecastError(f"unsupported video type {suffix or '(none)'}; use one of "
-                                 f"{', '.join(sorted(VIDEO_CODECS))}")
+        suffix = Path(path).suffix.lower()  # atomic_output's temporary names keep the final suffix
+        codec = video_codec_for(Path(path))
         if width % 2 or height % 2:
             raise StylecastError(f"video size {width}x{height} must be even for H.264/VP9 (yuv420p)")
         self.container = av.open(str(path), mode="w", format={".mkv": "matroska"}.get(suffix, suffix[1:]))
-        self.video = self.container.add_stream(VIDEO_CODECS[suffix], rate=fps)
+        self.video = self.container.add_stream(codec, rate=fps)
         self.video.width, self.video.height, self.video.pix_fmt = width, height, "yuv420p"
-        self.video.options = {"crf": "18", "preset": "veryfast"} if VIDEO_CODECS[suffix] == "libx264" else {}
+        self.video.options = {"crf": "18", "preset": "veryfast"} if codec == "libx264" else {}
         self.audio_in = audio
         self.audio_out = None
         self.resampler = None
