@@ -143,3 +143,23 @@ def test_runtime_needs_no_torch(cli_env, tmp_path: Path) -> None:
         f"['image', {str(src)!r}, '-o', {str(dst)!r}, '--style', 'red']", "['train', '--out', 'x.onnx']")],
         env=cli_env, capture_output=True, text=True)
     assert train.returncode != 0 and "pip install 'stylecast[train]'" in train.stderr
+
+
+def test_live_source_drops_stale_frames_but_conversion_never_does(sample_clip: Path) -> None:
+    """A slow consumer of a live source gets the newest frame (older ones are dropped, counted); a file
+    conversion of the same clip keeps every frame (checked in the conversion tests)."""
+    import time
+
+    from realtime.sources import LiveSource
+
+    with LiveSource(str(sample_clip)) as source:
+        got = 0
+        started = time.monotonic()
+        while time.monotonic() - started < 1.5:
+            if source.latest() is None:
+                break
+            got += 1
+            time.sleep(0.2)  # a 5 fps consumer of a 24 fps source
+        assert got >= 5
+        assert source.dropped >= got  # about 4 of every 5 frames were stale and skipped
+        assert source.captured <= 24 * (time.monotonic() - started) + 3  # the file is paced like a camera

@@ -235,3 +235,19 @@ def test_shipped_recipes_parse_and_credit_their_paintings(path: Path) -> None:
     for style in recipe.styles:
         assert style.title and style.artist and style.licence and style.source
         assert style.image.startswith("../shared/assets/styles/")
+
+
+def test_image_optimize_command_writes_a_picture(data: dict[str, Path], tmp_path: Path) -> None:
+    """`stylecast image --optimize` runs Gatys optimisation and writes the picture atomically."""
+    import cv2
+
+    from realtime.cli import main
+
+    src = next(data["photos"].iterdir())
+    out = tmp_path / "painted.png"
+    code = main(["image", str(src), "-o", str(out), "--optimize", "--style-image", str(data["painting"]),
+                 "--steps", "5", "--max-side", "40", "--vgg-weights", str(data["vgg"])])
+    assert code == 0
+    painted = cv2.imread(str(out))
+    assert painted is not None and max(painted.shape[:2]) == 40
+    assert [p.name for p in tmp_path.iterdir()] == ["painted.png"]
