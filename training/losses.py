@@ -5,8 +5,8 @@ Every term is a *relative* error, so weights mean the same thing at every layer 
 - style: for each layer, ||G(out) - G(style)||² / ||G(style)||², averaged over layers, where the Gram matrix is
   normalised by C·H·W (an average over positions, hence independent of image size);
 - total variation: mean squared difference of neighbouring output pixels (in [0, 1] units).
-Relative terms are also why defaults transfer between styles: a style weight of 10 means "a 1% Gram error costs
-as much as a 10% feature error", whatever the painting's contrast.
+Relative terms are also why defaults transfer between styles: a style weight of 5 means "a 1% Gram error costs
+as much as a 5% feature error", whatever the painting's contrast.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def total_variation(img: torch.Tensor) -> torch.Tensor:
 @dataclass(frozen=True)
 class LossWeights:
     content: float = 1.0
-    style: float = 10.0
+    style: float = 5.0
     tv: float = 10.0
     content_layer: str = "relu2_2"
     style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
