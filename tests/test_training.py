@@ -56,23 +56,23 @@ def test_training_lowers_perceptual_loss(data: dict[str, Path], tmp_path: Path) 
 
 
 def test_resume_continues_the_same_loss_curve(data: dict[str, Path], tmp_path: Path) -> None:
-    whole = train(data, tmp_path / "whole", steps=20).result.losses
-    train(data, tmp_path / "split", steps=10)
-    resumed = train(data, tmp_path / "split", resume=True, steps=20).result.losses
-    assert sorted(resumed) == list(range(1, 21))
-    for step in range(11, 21):
+    whole = train(data, tmp_path / "whole", steps=12).result.losses
+    train(data, tmp_path / "split", steps=6)
+    resumed = train(data, tmp_path / "split", resume=True, steps=12).result.losses
+    assert sorted(resumed) == list(range(1, 13))
+    for step in range(7, 13):
         assert resumed[step] == pytest.approx(whole[step], rel=1e-4), step
 
 
 def test_corrupt_checkpoint_is_detected_and_skipped(data: dict[str, Path], tmp_path: Path) -> None:
     ckpt = tmp_path / "ckpt"
-    train(data, ckpt, steps=20)  # checkpoints at 10 and 20
-    newest = ckpt / "step_0000020.pt"
+    train(data, ckpt, steps=4, checkpoint_every=2)  # checkpoints at 2 and 4
+    newest = ckpt / "step_0000004.pt"
     raw = bytearray(newest.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     newest.write_bytes(bytes(raw))
     state, warnings = checkpoint.load_latest(ckpt)
-    assert state is not None and state["step"] == 10
+    assert state is not None and state["step"] == 2
     assert any("corrupt" in w for w in warnings)
     with pytest.raises(StylecastError, match="corrupt"):
         checkpoint.load_file(newest, expected_sha256="0" * 64)
