@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from realtime.contract import INPUT_FRAME, OUTPUT_STYLIZED, parse_metadata
+from realtime.engine import StyleModel
 from realtime.errors import StylecastError
 
 from .data import load_rgb, resize_long_side, split_images, to_unit
@@ -38,10 +38,10 @@ class PhotoResult:
     optimum: Scores
 
 
-def _run_onnx(session, rgb: torch.Tensor) -> torch.Tensor:
-    """(3, H, W) RGB [0, 1] through a contract model; returns the same layout."""
-    bgr = (rgb.flip(0).permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()[None]
-    out = session.run([OUTPUT_STYLIZED], {INPUT_FRAME: np.ascontiguousarray(bgr)})[0][0]
+def _run_model(model: StyleModel, rgb: torch.Tensor) -> torch.Tensor:
+    """(3, H, W) RGB [0, 1] through a contract model, exactly as the runtime runs it; same layout back."""
+    bgr = (rgb.flip(0).permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+    out = model.run(np.ascontiguousarray(bgr))
     return torch.from_numpy(out.copy()).permute(2, 0, 1).flip(0).float() / 255.0
 
 
@@ -53,13 +53,8 @@ def _scores(measure: PerceptualLoss, image: torch.Tensor, content: torch.Tensor)
 
 def evaluate(model_path: Path, style_image: Path, content_dir: Path, vgg_weights: Path | None,
              images: int = 4, size: int = 256, gatys_steps: int = 150) -> list[PhotoResult]:
-    import onnxruntime as ort
-
-    try:
-        session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 - ORT raises several types for unreadable files
-        raise StylecastError(f"cannot load model {model_path}: {str(exc).splitlines()[0][:160]}") from None
-    info = parse_metadata(session.get_modelmeta().custom_metadata_map)
+    model = StyleModel(model_path, device="cpu")
+    info = model.info
     if info.is_multi_style:
         raise StylecastError("eval scores single-style models; export one style at a time")
     recipe = info.recipe
@@ -78,7 +73,7 @@ def evaluate(model_path: Path, style_image: Path, content_dir: Path, vgg_weights
     results = []
     for path in held_out[:images]:
         photo = to_unit(resize_long_side(load_rgb(path), size))
-        stylized = _run_onnx(session, photo)
+        stylized = _run_model(model, photo)
         optimum = stylize_by_optimisation(photo, target, steps=gatys_steps).image
         results.append(PhotoResult(path.name, _scores(measure, stylized, photo), _scores(measure, optimum, photo)))
     return results

@@ -26,11 +26,14 @@ def gram(features: torch.Tensor) -> torch.Tensor:
     return f @ f.transpose(1, 2) / (c * h * w)
 
 
-def relative_error(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-sample ||value - target||² / ||target||²; shape (N,)."""
+def relative_error(value: torch.Tensor, target: torch.Tensor, per_sample: bool = True) -> torch.Tensor:
+    """||value - target||² / ||target||² per sample, shape (N,). With ``per_sample=False`` every sample is
+    divided by the batch's mean target energy instead: a near-flat crop (sky, wall) has tiny feature energy, and
+    dividing by its own would turn a small absolute error into a loss spike that dominates the step."""
     dims = tuple(range(1, value.dim()))
     err = (value.float() - target.float()).pow(2).sum(dims)
-    return err / target.float().pow(2).sum(dims).clamp_min(1e-12)
+    energy = target.float().pow(2).sum(dims)
+    return err / (energy if per_sample else energy.mean()).clamp_min(1e-12)
 
 
 def total_variation(img: torch.Tensor) -> torch.Tensor:
@@ -85,7 +88,7 @@ class PerceptualLoss(nn.Module):
         out_feats = self.vgg(out, layers)
         with torch.no_grad():
             target = self.vgg(content, (w.content_layer,))[w.content_layer]
-        content_term = relative_error(out_feats[w.content_layer], target)
+        content_term = relative_error(out_feats[w.content_layer], target, per_sample=False)
         idx = torch.zeros(out.shape[0], dtype=torch.long, device=out.device) if style_index is None else style_index
         style_term = torch.stack([
             relative_error(gram(out_feats[layer]), getattr(self, f"target_{layer}")[idx])
