@@ -52,9 +52,17 @@ def atomic_output(path: Path, inputs: Iterable[str | Path] = ()) -> Iterator[Pat
     tmp = Path(name)
     try:
         yield tmp
+        # mkstemp creates 0600 files; the result should get the permissions any new file gets (umask).
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_image(path: Path, image: np.ndarray, inputs: Iterable[str | Path] = ()) -> None:

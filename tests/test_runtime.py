@@ -40,6 +40,7 @@ def test_image_round_trip_keeps_odd_sizes(tint_models, cli_env, tmp_path: Path, 
     assert out.shape == image.shape
     np.testing.assert_array_equal(out, apply_tint(image, RED))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "out.png"]  # no temporary left behind
+    assert dst.stat().st_mode & 0o777 == src.stat().st_mode & 0o777  # usual permissions, not mkstemp's 0600
 
 
 def test_engine_runs_multi_style_blends(tint_models) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from realtime.errors import StylecastError
+from realtime.outputs import atomic_output
 
 MANIFEST = "manifest.json"
 KEEP = 3
@@ -32,16 +32,10 @@ def _sha256(path: Path) -> str:
 
 
 def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())  # on disk before the rename makes it the checkpoint
 
 
 def _read_manifest(folder: Path) -> list[dict[str, Any]]:

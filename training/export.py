@@ -11,8 +11,6 @@ because reflection is undefined for sides of 1-2 pixels and the contract promise
 from __future__ import annotations
 
 import copy
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +21,7 @@ from torch.nn import functional as F
 
 from realtime.contract import INPUT_FRAME, INPUT_STYLE_WEIGHTS, OUTPUT_STYLIZED, ModelInfo, StyleCredit
 from realtime.errors import StylecastError
+from realtime.outputs import atomic_output
 
 from .network import StyleNet
 from .recipe import Recipe
@@ -121,10 +120,7 @@ def export_model(net: StyleNet, recipe: Recipe, out: Path, check: bool = True) -
     """Write ``out`` atomically; with ``check``, refuse to write a model that disagrees with torch."""
     contract = ContractModel(net.cpu()).eval()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_output(out) as tmp:
         _export_graph(contract, recipe.arch.num_styles > 1, tmp)
         model = onnx.load(str(tmp))
         del model.metadata_props[:]
@@ -138,7 +134,4 @@ def export_model(net: StyleNet, recipe: Recipe, out: Path, check: bool = True) -
             if max_abs > PARITY_MAX_ABS or mean_abs > PARITY_MEAN_ABS:
                 raise StylecastError(f"export parity failed at {size[0]}x{size[1]}: max |diff| {max_abs}, "
                                      f"mean {mean_abs:.3f} (limits {PARITY_MAX_ABS}, {PARITY_MEAN_ABS})")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return report
