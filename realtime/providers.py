@@ -8,7 +8,11 @@ from ``session.get_providers()`` after creation: ``--device cuda`` that ends up 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes.util
+import io
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,14 +38,23 @@ class Placement:
 
 
 def _preload_cuda_libraries() -> None:
-    """Let ORT find the CUDA/cuDNN libraries that torch's nvidia-* wheels install (no system CUDA needed)."""
+    """Let ORT find the CUDA/cuDNN libraries that torch's nvidia-* wheels install (no system CUDA needed).
+    Its own messages about missing libraries are swallowed: a failed start gets one clear line from us."""
     global _dlls_preloaded
     if not _dlls_preloaded and hasattr(ort, "preload_dlls"):
-        try:
-            ort.preload_dlls()
-        except Exception:  # noqa: BLE001 - absent libraries surface as a clear error when the session starts
-            pass
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            try:
+                ort.preload_dlls()
+            except Exception:  # noqa: BLE001 - absent libraries surface when the session starts
+                pass
         _dlls_preloaded = True
+
+
+def nvidia_driver_present() -> bool:
+    """Cheap check before trying CUDA under --device auto, so CPU-only machines skip the attempt entirely."""
+    if sys.platform.startswith("linux"):
+        return Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidiactl").exists()
+    return ctypes.util.find_library("nvcuda") is not None or ctypes.util.find_library("cuda") is not None
 
 
 def session_options(threads: int | None) -> ort.SessionOptions:
@@ -58,7 +71,8 @@ def create_session(path: Path, device: str = "auto", threads: int | None = None)
     """An InferenceSession on the requested device, or a StylecastError saying why not."""
     if device not in DEVICES:
         raise StylecastError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
-    want_cuda = device == "cuda" or (device == "auto" and CUDA in ort.get_available_providers())
+    want_cuda = device == "cuda" or (device == "auto" and CUDA in ort.get_available_providers()
+                                     and nvidia_driver_present())
     if device == "cuda" and CUDA not in ort.get_available_providers():
         raise StylecastError("--device cuda: this onnxruntime has no CUDA support; install onnxruntime-gpu")
     providers: list = [CPU]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
@@ -71,7 +72,7 @@ def evaluate(model_path: Path, style_image: Path, content_dir: Path, vgg_weights
     target = PerceptualLoss(vgg, objective, [style])
     measure = PerceptualLoss(vgg, replace(objective, content=1.0, style=1.0, tv=0.0), [style])
     results = []
-    for path in held_out[:images]:
+    for path in tqdm(held_out[:images], desc="scoring (model, then Gatys optimum)", unit="photo"):
         photo = to_unit(resize_long_side(load_rgb(path), size))
         stylized = _run_model(model, photo)
         optimum = stylize_by_optimisation(photo, target, steps=gatys_steps).image
