@@ -26,14 +26,15 @@ def gram(features: torch.Tensor) -> torch.Tensor:
     return f @ f.transpose(1, 2) / (c * h * w)
 
 
-def relative_error(value: torch.Tensor, target: torch.Tensor, per_sample: bool = True) -> torch.Tensor:
-    """||value - target||² / ||target||² per sample, shape (N,). With ``per_sample=False`` every sample is
-    divided by the batch's mean target energy instead: a near-flat crop (sky, wall) has tiny feature energy, and
-    dividing by its own would turn a small absolute error into a loss spike that dominates the step."""
-    dims = tuple(range(1, value.dim()))
-    err = (value.float() - target.float()).pow(2).sum(dims)
-    energy = target.float().pow(2).sum(dims)
-    return err / (energy if per_sample else energy.mean()).clamp_min(1e-12)
+def energy(x: torch.Tensor) -> torch.Tensor:
+    """Per-sample squared norm; shape (N,)."""
+    return x.float().pow(2).sum(tuple(range(1, x.dim())))
+
+
+def relative_error(value: torch.Tensor, target: torch.Tensor, scale: float | None = None) -> torch.Tensor:
+    """||value - target||² / ||target||² per sample, shape (N,); or divided by a fixed ``scale`` instead."""
+    err = energy(value.float() - target.float())
+    return err / (energy(target) if scale is None else torch.tensor(scale)).clamp_min(1e-12)
 
 
 def total_variation(img: torch.Tensor) -> torch.Tensor:
@@ -68,10 +69,15 @@ class LossTerms:
 class PerceptualLoss(nn.Module):
     """Scores stylised images against their content images and a fixed set of target Gram matrices."""
 
-    def __init__(self, vgg: VGGFeatures, weights: LossWeights, style_images: list[torch.Tensor]) -> None:
+    def __init__(self, vgg: VGGFeatures, weights: LossWeights, style_images: list[torch.Tensor],
+                 content_scale: float | None = None) -> None:
+        """``content_scale``: a fixed content-feature energy to divide by (training: the mean over a sample of
+        training crops, see ``content_energy``). None divides each image by its own, which suits one picture
+        (Gatys, eval) but lets a near-flat crop's tiny energy turn a small error into a loss spike in training."""
         super().__init__()
         self.vgg = vgg
         self.weights = weights
+        self.content_scale = content_scale
         with torch.no_grad():
             grams = [self._grams(img.unsqueeze(0)) for img in style_images]
         for layer in weights.style_layers:
@@ -88,10 +94,15 @@ class PerceptualLoss(nn.Module):
         out_feats = self.vgg(out, layers)
         with torch.no_grad():
             target = self.vgg(content, (w.content_layer,))[w.content_layer]
-        content_term = relative_error(out_feats[w.content_layer], target, per_sample=False)
+        content_term = relative_error(out_feats[w.content_layer], target, self.content_scale)
         idx = torch.zeros(out.shape[0], dtype=torch.long, device=out.device) if style_index is None else style_index
         style_term = torch.stack([
             relative_error(gram(out_feats[layer]), getattr(self, f"target_{layer}")[idx])
             for layer in w.style_layers
         ]).mean(0)
         return LossTerms(content=w.content * content_term, style=w.style * style_term, tv=w.tv * total_variation(out))
+
+    @torch.no_grad()
+    def content_energy(self, photos: torch.Tensor) -> float:
+        """Mean content-feature energy of ``photos``: the fixed training denominator (identical on every rank)."""
+        return float(energy(self.vgg(photos, (self.weights.content_layer,))[self.weights.content_layer]).mean())

@@ -33,6 +33,9 @@ from .recipe import Recipe
 from .vgg import VGGFeatures
 
 
+CALIBRATION_STEP = 10**9  # crops drawn for the content normaliser come from their own random stream
+
+
 @dataclass
 class TrainResult:
     """What a run did: the loss per step (rank-averaged) and where its checkpoints are."""
@@ -160,6 +163,7 @@ class Trainer:
         sampler = CropSampler(train_files, r.size, r.seed)
         vgg = VGGFeatures(self.vgg_weights).to(self.device).to(memory_format=torch.channels_last)
         loss_fn = PerceptualLoss(vgg, r.losses, [t.to(self.device) for t in style_targets(r)]).to(self.device)
+        loss_fn.content_scale = loss_fn.content_energy(sampler.batch(CALIBRATION_STEP, 16).to(self.device))
         model = StyleNet(r.arch).to(self.device).to(memory_format=torch.channels_last)
         optimizer = torch.optim.Adam(model.parameters(), lr=r.lr)
         if self.state is not None:
