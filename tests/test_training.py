@@ -21,6 +21,8 @@ from training.recipe import Recipe, StyleSpec  # noqa: E402
 from training.trainer import Trainer  # noqa: E402
 
 TINY = Architecture(channels=(8, 16, 32), res_blocks=1)
+TINY_FAST = Architecture(channels=(8, 16, 32), res_blocks=1, kind="fastcpu")
+BOTH_NETWORKS = pytest.mark.parametrize("arch", [TINY, TINY_FAST], ids=lambda a: a.kind)
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +49,9 @@ def train(data: dict[str, Path], ckpt: Path, resume: bool = False, **overrides) 
     return trainer
 
 
-def test_training_lowers_perceptual_loss(data: dict[str, Path], tmp_path: Path) -> None:
-    losses = train(data, tmp_path / "ckpt").result.losses
+@BOTH_NETWORKS
+def test_training_lowers_perceptual_loss(data: dict[str, Path], tmp_path: Path, arch: Architecture) -> None:
+    losses = train(data, tmp_path / "ckpt", arch=arch).result.losses
     first = np.mean([losses[s] for s in range(1, 6)])
     last = np.mean([losses[s] for s in range(36, 41)])
     # Stated margin: 40 steps must cut the style+content+tv loss at least in half.
@@ -90,12 +93,13 @@ def test_checkpoint_with_code_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "pwned").exists()
 
 
-def test_export_matches_torch_at_odd_sizes(data: dict[str, Path], tmp_path: Path) -> None:
+@BOTH_NETWORKS
+def test_export_matches_torch_at_odd_sizes(data: dict[str, Path], tmp_path: Path, arch: Architecture) -> None:
     import onnxruntime as ort
 
     from training.export import PARITY_MAX_ABS, PARITY_MEAN_ABS, export_model
 
-    trainer = train(data, tmp_path / "ckpt", steps=15)
+    trainer = train(data, tmp_path / "ckpt", steps=15, arch=arch)
     out = tmp_path / "stripes.onnx"
     report = export_model(trainer.model, trainer.recipe, out)
     assert {(1, 1), (3, 5), (121, 203)} <= set(report)
@@ -109,6 +113,48 @@ def test_export_matches_torch_at_odd_sizes(data: dict[str, Path], tmp_path: Path
     meta = session.get_modelmeta().custom_metadata_map
     assert '"title": "Stripes"' in meta["stylecast.styles"]
     assert meta["stylecast.train_size"] == "48"
+
+
+def test_distilled_fast_network_learns_to_paint_like_its_teacher(data: dict[str, Path], tmp_path: Path) -> None:
+    """A fastcpu student trained against an exported teacher model moves its output towards the teacher's."""
+    from realtime.engine import StyleModel
+    from training.export import export_model
+
+    teacher_run = train(data, tmp_path / "teacher", steps=30)
+    teacher_path = tmp_path / "teacher.onnx"
+    export_model(teacher_run.model, teacher_run.recipe, teacher_path)
+    student_ckpt = tmp_path / "student"
+    student = train(data, student_ckpt, steps=30, arch=TINY_FAST, teacher=str(teacher_path))
+    losses = student.result.losses
+    # Stated margin: 30 steps must cut the distillation loss by at least 40%.
+    assert np.mean([losses[s] for s in range(26, 31)]) < 0.6 * np.mean([losses[s] for s in range(1, 6)])
+
+    out = tmp_path / "student.onnx"
+    export_model(student.model, student.recipe, out)
+    photo = cv2_read(next(iter(sorted(data["photos"].glob("*.jpg")))))
+    want = StyleModel(teacher_path, device="cpu").run(photo).astype(np.float32)
+    got = StyleModel(out, device="cpu").run(photo).astype(np.float32)
+    untrained = train(data, tmp_path / "untrained", steps=1, arch=TINY_FAST, teacher=str(teacher_path), lr=1e-9)
+    export_model(untrained.model, untrained.recipe, tmp_path / "untrained.onnx")
+    before = StyleModel(tmp_path / "untrained.onnx", device="cpu").run(photo).astype(np.float32)
+    assert np.abs(got - want).mean() < 0.6 * np.abs(before - want).mean()
+
+
+def test_teacher_must_paint_the_recipe_styles(data: dict[str, Path], tmp_path: Path) -> None:
+    from training.export import export_model
+
+    teacher_run = train(data, tmp_path / "teacher", steps=2)
+    teacher_path = tmp_path / "teacher.onnx"
+    export_model(teacher_run.model, teacher_run.recipe, teacher_path)
+    wrong = (StyleSpec(image=str(data["painting"]), name="something_else"),)
+    with pytest.raises(StylecastError, match="teacher paints stripes"):
+        train(data, tmp_path / "student", steps=2, arch=TINY_FAST, teacher=str(teacher_path), styles=wrong)
+
+
+def cv2_read(path: Path) -> np.ndarray:
+    import cv2
+
+    return cv2.imread(str(path))
 
 
 def test_multi_style_export_blends_in_feature_space(data: dict[str, Path], tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from realtime.errors import StylecastError
 
+from .network import KINDS
 from .recipe import StyleSpec, load_recipe
 
 TRAIN_EXAMPLES = """\
@@ -21,6 +22,8 @@ examples:
       --vgg-weights vgg16_features.pth
   stylecast train --recipe models/recipes/starry_night-fast.json --out starry.onnx --resume
   torchrun --nproc_per_node 2 -m training.cli train --recipe R.json --out m.onnx   (data parallel)
+  stylecast train --recipe models/recipes/wave-fast.json --out models/wave-fast.onnx \
+      --vgg-weights vgg16_features.pth     (a fast model distilled from models/wave.onnx)
 
 Checkpoints go to OUT's folder as OUT.ckpt/ (or --checkpoint-dir); Ctrl-C saves one; --resume continues
 exactly where the last one left off. TensorBoard: tensorboard --logdir OUT.ckpt/tb
@@ -72,6 +75,10 @@ def train_parser() -> argparse.ArgumentParser:
     g.add_argument("--content-layer", choices=("relu1_2", "relu2_2", "relu3_3", "relu4_3"))
     g.add_argument("--channels", type=_size_pair, help="network widths, e.g. 32,64,128 (Johnson) or 16,32,64")
     g.add_argument("--res-blocks", type=_positive)
+    g.add_argument("--network", choices=KINDS,
+                   help="johnson2016 (quality) or fastcpu (real time on a CPU: 1/8-resolution separable body)")
+    g.add_argument("--teacher", type=Path,
+                   help="distil from this stylecast .onnx instead of training against the painting (fast tiers)")
     g.add_argument("--checkpoint-every", type=_positive)
     g.add_argument("--preview-every", type=_positive)
     g.add_argument("--amp", choices=("auto", "bf16", "fp16", "none"))
@@ -97,7 +104,8 @@ def run_train(argv: list[str]) -> int:
         "preview_every": args.preview_every, "amp": args.amp,
         "losses.content": args.content_weight, "losses.style": args.style_weight, "losses.tv": args.tv_weight,
         "losses.content_layer": args.content_layer, "arch.channels": args.channels,
-        "arch.res_blocks": args.res_blocks,
+        "arch.res_blocks": args.res_blocks, "arch.kind": args.network,
+        "teacher": str(args.teacher) if args.teacher else None,
     })
     if not recipe.content_dir:
         raise StylecastError("no training photos: pass --content-dir (or a recipe with content_dir)")
@@ -132,13 +140,13 @@ def run_export(argv: list[str]) -> int:
     args = p.parse_args(argv)
     from . import checkpoint
     from .export import export_model
-    from .network import StyleNet
+    from .network import build_network
     from .recipe import Recipe
 
     state = checkpoint.load_any(args.checkpoint)
     # Record what the weights actually had: a model exported mid-run says so in its recipe.
     recipe = Recipe.from_dict(state["recipe"]).with_overrides(steps=int(state["step"]))
-    net = StyleNet(recipe.arch)
+    net = build_network(recipe.arch)
     net.load_state_dict(state["model"])
     report = export_model(net, recipe, args.out, check=not args.no_check)
     if report:

@@ -34,9 +34,10 @@ PARITY_MEAN_ABS = 0.05
 
 def fold_io(net: StyleNet) -> StyleNet:
     """A copy of ``net`` that reads BGR in [0, 255] and writes BGR in [0, 255]."""
-    net = copy.deepcopy(net).float().eval()
-    first = net.down[0].conv
-    last = net.out_conv
+    # Training keeps weights channels_last; exporting from that layout specialises the batch dimension.
+    net = copy.deepcopy(net).float().eval().to(memory_format=torch.contiguous_format)
+    first = net.first_conv
+    last = net.last_conv
     with torch.no_grad():
         first.weight.copy_(first.weight[:, BGR] / 255.0)
         last.weight.copy_(last.weight[BGR] * 255.0)

@@ -51,6 +51,8 @@ class LossWeights:
     tv: float = 10.0
     content_layer: str = "relu2_2"
     style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+    distill_pixel: float = 1.0     # distilled runs only (recipe with a teacher): see training/distill.py
+    distill_feature: float = 1.0
 
 
 @dataclass
@@ -64,6 +66,9 @@ class LossTerms:
     @property
     def total(self) -> torch.Tensor:
         return (self.content + self.style + self.tv).mean()
+
+    def named(self) -> dict[str, torch.Tensor]:
+        return {"content": self.content, "style": self.style, "tv": self.tv}
 
 
 class PerceptualLoss(nn.Module):

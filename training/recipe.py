@@ -54,6 +54,7 @@ class Recipe:
     preview_every: int = 200
     losses: LossWeights = field(default_factory=LossWeights)
     arch: Architecture = field(default_factory=Architecture)
+    teacher: str = ""            # a stylecast .onnx to distil from instead of training against the paintings
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -27,8 +27,9 @@ from realtime.errors import StylecastError
 
 from . import checkpoint
 from .data import CropSampler, load_rgb, resize_long_side, split_images, to_unit
+from .distill import DistillLoss, DistillTerms, OnnxTeacher, check_teacher
 from .losses import PerceptualLoss
-from .network import StyleNet
+from .network import StyleNet, build_network
 from .recipe import Recipe
 from .vgg import VGGFeatures
 
@@ -90,20 +91,42 @@ def distributed(device: torch.device) -> Iterator[Dist]:
         dist.destroy_process_group()
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (what schedulers and `kill` send) gets the same save-and-stop path as Ctrl-C."""
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+class StopRequest:
+    """Ctrl-C / SIGTERM ask the loop to stop at the next step boundary, so the checkpoint is written outside any
+    half-finished step, TensorBoard write or file save. A second signal stops at once (KeyboardInterrupt)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator["StopRequest"]:
+        try:
+            previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        except ValueError:  # not the main thread: leave signals alone
+            yield self
+            return
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+class Distillation:
+    """Objective of a distilled run: the teacher paints each crop, the student is scored against that."""
+
+    def __init__(self, teacher: OnnxTeacher, loss: DistillLoss) -> None:
+        self.teacher = teacher
+        self.loss = loss.to(next(loss.vgg.buffers()).device)
+
+    def __call__(self, out: torch.Tensor, content: torch.Tensor, style_index: torch.Tensor) -> DistillTerms:
+        target = self.teacher(content, int(style_index[0])).contiguous(memory_format=torch.channels_last)
+        return self.loss(out, target)
 
 
 def style_targets(recipe: Recipe) -> list[torch.Tensor]:
@@ -151,20 +174,18 @@ class Trainer:
         self.losses: dict[int, float] = {int(k): float(v) for k, v in (state or {}).get("losses", {}).items()}
 
     def run(self) -> TrainResult:
-        with distributed(self.device) as d, sigterm_as_interrupt():
-            return self._run(d)
+        with distributed(self.device) as d, StopRequest().installed() as stop:
+            return self._run(d, stop)
 
-    def _run(self, d: Dist) -> TrainResult:
+    def _run(self, d: Dist, stop: StopRequest) -> TrainResult:
         r = self.recipe
         torch.manual_seed(r.seed)
         if r.batch_size % d.world:
             raise StylecastError(f"batch size {r.batch_size} does not split over {d.world} processes")
         train_files, held_out = split_images(Path(r.content_dir), r.holdout_every)
         sampler = CropSampler(train_files, r.size, r.seed)
-        vgg = VGGFeatures(self.vgg_weights).to(self.device).to(memory_format=torch.channels_last)
-        loss_fn = PerceptualLoss(vgg, r.losses, [t.to(self.device) for t in style_targets(r)]).to(self.device)
-        loss_fn.content_scale = loss_fn.content_energy(sampler.batch(CALIBRATION_STEP, 16).to(self.device))
-        model = StyleNet(r.arch).to(self.device).to(memory_format=torch.channels_last)
+        loss_fn = self._objective(sampler)
+        model = build_network(r.arch).to(self.device).to(memory_format=torch.channels_last)
         optimizer = torch.optim.Adam(model.parameters(), lr=r.lr)
         if self.state is not None:
             model.load_state_dict(self.state["model"])
@@ -182,6 +203,8 @@ class Trainer:
         started = time.perf_counter()
         try:
             while step < r.steps:
+                if self._stop_agreed(stop, d):
+                    raise KeyboardInterrupt
                 style_index = step % len(r.styles)
                 weights = torch.nn.functional.one_hot(torch.tensor(style_index), len(r.styles)).float().to(self.device)
                 content = sampler.batch(step, r.batch_size)[d.rank * per_rank:(d.rank + 1) * per_rank]
@@ -195,16 +218,16 @@ class Trainer:
                 scaler.step(optimizer)
                 scaler.update()
                 step += 1
-                logged = self._reduce(torch.stack([loss.detach(), terms.content.mean().detach(),
-                                                    terms.style.mean().detach(), terms.tv.mean().detach()]), d)
+                named = terms.named()
+                logged = self._reduce(torch.stack([loss.detach(), *(t.mean().detach() for t in named.values())]), d)
                 if not math.isfinite(float(logged[0])):
                     raise StylecastError(f"loss became {float(logged[0])} at step {step}; lower --lr or the weights")
                 result.losses[step] = float(logged[0])
                 bar.update(1)
-                bar.set_postfix(loss=f"{logged[0]:.3f}", content=f"{logged[1]:.3f}", style=f"{logged[2]:.3f}",
-                                tv=f"{logged[3]:.4f}")
+                values = dict(zip(("total", *named), logged.tolist()))
+                bar.set_postfix({k: f"{v:.4f}" for k, v in values.items()})
                 if writer is not None and step % 10 == 0:
-                    for name, value in zip(("total", "content", "style", "tv"), logged.tolist()):
+                    for name, value in values.items():
                         writer.add_scalar(f"loss/{name}", value, step)
                 if d.main and (step % r.preview_every == 0 or step == r.steps):
                     self._preview(model, previews, weights, writer, step)
@@ -224,6 +247,27 @@ class Trainer:
         result.steps_run = step - self.start_step
         self.model = model
         return result
+
+    def _objective(self, sampler: CropSampler) -> "PerceptualLoss | Distillation":
+        """What the network is trained to minimise: perceptual losses against the paintings, or, when the
+        recipe names a teacher model, matching that model's output (distillation)."""
+        r = self.recipe
+        vgg = VGGFeatures(self.vgg_weights).to(self.device).to(memory_format=torch.channels_last)
+        if r.teacher:
+            teacher = OnnxTeacher(Path(r.teacher), threads=torch.get_num_threads())
+            check_teacher(teacher, [s.style_name for s in r.styles])
+            return Distillation(teacher, DistillLoss(vgg, r.losses.distill_pixel, r.losses.distill_feature))
+        loss_fn = PerceptualLoss(vgg, r.losses, [t.to(self.device) for t in style_targets(r)]).to(self.device)
+        loss_fn.content_scale = loss_fn.content_energy(sampler.batch(CALIBRATION_STEP, 16).to(self.device))
+        return loss_fn
+
+    def _stop_agreed(self, stop: StopRequest, d: Dist) -> bool:
+        """True when any rank was asked to stop, so all ranks leave the loop at the same step."""
+        if d.world == 1:
+            return stop.requested
+        flag = torch.tensor([1.0 if stop.requested else 0.0], device=self.device)
+        dist.all_reduce(flag)
+        return bool(flag.item())
 
     @staticmethod
     def _reduce(values: torch.Tensor, d: Dist) -> torch.Tensor:
