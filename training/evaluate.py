@@ -1,17 +1,24 @@
-"""Quality as numbers: a model's content and style losses on held-out photos, against the Gatys optimum.
+"""Quality as numbers: models' content and style losses on held-out photos, against the Gatys optimum.
 
-For each photo the feed-forward model's output is scored with the unweighted perceptual terms (relative content
+For each photo a feed-forward model's output is scored with the unweighted perceptual terms (relative content
 error at the content layer, mean relative Gram error over the style layers). The same photo is then stylised by
 per-image optimisation (gatys.py) under the model's own training objective; its scores are the ceiling. The
 ratio model/optimum of the style error says how much of the achievable style the network captured (1.0 = all),
 read next to the content ratio (a model can buy style by dropping content, and vice versa).
+
+Several models of one painting (fast and quality tiers, a peer tool) are scored in one run against the same
+optima. Optima are cached on disk (keyed by painting, photo, size, steps and objective), because each one costs a
+minute of CPU and the same photos are scored again whenever a model changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass, replace
+import os
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -24,6 +31,9 @@ from .data import load_rgb, resize_long_side, split_images, to_unit
 from .gatys import stylize_by_optimisation
 from .losses import LossWeights, PerceptualLoss
 from .vgg import VGGFeatures
+
+DEFAULT_STYLE_SIZE = 384
+DEFAULT_HOLDOUT = 10
 
 
 @dataclass(frozen=True)
@@ -39,11 +49,38 @@ class PhotoResult:
     optimum: Scores
 
 
-def _run_model(model: StyleModel, rgb: torch.Tensor) -> torch.Tensor:
-    """(3, H, W) RGB [0, 1] through a contract model, exactly as the runtime runs it; same layout back."""
+@dataclass(frozen=True)
+class Candidate:
+    """Something that stylises BGR uint8 frames, and the objective/split it should be judged by."""
+
+    label: str
+    stylize: Callable[[np.ndarray], np.ndarray]
+    objective: LossWeights = LossWeights()
+    holdout_every: int = DEFAULT_HOLDOUT
+    style_size: int = DEFAULT_STYLE_SIZE
+
+
+def model_candidate(path: Path) -> Candidate:
+    model = StyleModel(path, device="cpu")
+    if model.info.is_multi_style:
+        raise StylecastError(f"{path}: eval scores single-style models; export one style at a time")
+    recipe = model.info.recipe
+    try:
+        objective = LossWeights(**{k: tuple(v) if k == "style_layers" else v
+                                   for k, v in recipe.get("losses", {}).items()})
+    except TypeError:
+        raise StylecastError(f"{path}: the recipe in its metadata has unknown loss fields") from None
+    return Candidate(model.name, model.run, objective, int(recipe.get("holdout_every", DEFAULT_HOLDOUT)),
+                     int(recipe.get("style_size", DEFAULT_STYLE_SIZE)))
+
+
+def _run(stylize: Callable[[np.ndarray], np.ndarray], rgb: torch.Tensor) -> torch.Tensor:
+    """(3, H, W) RGB [0, 1] through a frame stylizer, exactly as the runtime runs it; same layout back."""
     bgr = (rgb.flip(0).permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
-    out = model.run(np.ascontiguousarray(bgr))
-    return torch.from_numpy(out.copy()).permute(2, 0, 1).flip(0).float() / 255.0
+    out = stylize(np.ascontiguousarray(bgr))
+    if out.shape != bgr.shape:
+        raise StylecastError(f"a stylizer returned {out.shape} for a {bgr.shape} frame")
+    return torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1).flip(0).float() / 255.0
 
 
 def _scores(measure: PerceptualLoss, image: torch.Tensor, content: torch.Tensor) -> Scores:
@@ -52,31 +89,57 @@ def _scores(measure: PerceptualLoss, image: torch.Tensor, content: torch.Tensor)
     return Scores(content=float(terms.content), style=float(terms.style))
 
 
-def evaluate(model_path: Path, style_image: Path, content_dir: Path, vgg_weights: Path | None,
-             images: int = 4, size: int = 256, gatys_steps: int = 150) -> list[PhotoResult]:
-    model = StyleModel(model_path, device="cpu")
-    info = model.info
-    if info.is_multi_style:
-        raise StylecastError("eval scores single-style models; export one style at a time")
-    recipe = info.recipe
-    try:
-        objective = LossWeights(**{k: tuple(v) if k == "style_layers" else v
-                                   for k, v in recipe.get("losses", {}).items()})
-    except TypeError:
-        raise StylecastError(f"{model_path}: the recipe in its metadata has unknown loss fields") from None
-    _, held_out = split_images(content_dir, int(recipe.get("holdout_every", 10)))
+def cache_dir() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "stylecast" / "gatys"
+
+
+def _optimum(photo_path: Path, photo: torch.Tensor, style_path: Path, objective: LossWeights, style_size: int,
+             steps: int, target: PerceptualLoss, vgg_id: str) -> torch.Tensor:
+    key = hashlib.sha256(json.dumps({
+        "photo": hashlib.sha256(photo_path.read_bytes()).hexdigest(),
+        "style": hashlib.sha256(style_path.read_bytes()).hexdigest(), "shape": list(photo.shape),
+        "objective": asdict(objective), "style_size": style_size, "steps": steps, "vgg": vgg_id, "v": 1,
+    }, sort_keys=True).encode()).hexdigest()[:32]
+    path = cache_dir() / f"{key}.npy"
+    if path.is_file():
+        try:
+            return torch.from_numpy(np.load(path, allow_pickle=False).astype(np.float32))
+        except (OSError, ValueError):
+            pass  # a damaged cache entry is recomputed
+    image = stylize_by_optimisation(photo, target, steps=steps).image
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, image.numpy().astype(np.float16), allow_pickle=False)
+    tmp.replace(path)
+    return image
+
+
+def evaluate(candidates: list[Candidate], style_image: Path, content_dir: Path, vgg_weights: Path | None,
+             images: int = 4, size: int = 256, gatys_steps: int = 150) -> dict[str, list[PhotoResult]]:
+    if len({c.holdout_every for c in candidates}) > 1:
+        raise StylecastError("these models were trained on different photo splits; evaluate them separately")
+    _, held_out = split_images(content_dir, candidates[0].holdout_every)
     if not held_out:
-        raise StylecastError(f"no held-out photos in {content_dir} for this model's split")
-    style = to_unit(load_rgb(style_image, max_side=int(recipe.get("style_size", 384))))
+        raise StylecastError(f"no held-out photos in {content_dir} for this split")
     vgg = VGGFeatures(vgg_weights)
-    target = PerceptualLoss(vgg, objective, [style])
-    measure = PerceptualLoss(vgg, replace(objective, content=1.0, style=1.0, tv=0.0), [style])
-    results = []
-    for path in tqdm(held_out[:images], desc="scoring (model, then Gatys optimum)", unit="photo"):
+    vgg_id = f"{vgg_weights.name}:{vgg_weights.stat().st_size}" if vgg_weights else "torchvision"
+    results: dict[str, list[PhotoResult]] = {c.label: [] for c in candidates}
+    measures: dict[tuple, tuple[PerceptualLoss, PerceptualLoss]] = {}
+    for path in tqdm(held_out[:images], desc="scoring (models, then the Gatys optimum)", unit="photo"):
         photo = to_unit(resize_long_side(load_rgb(path), size))
-        stylized = _run_model(model, photo)
-        optimum = stylize_by_optimisation(photo, target, steps=gatys_steps).image
-        results.append(PhotoResult(path.name, _scores(measure, stylized, photo), _scores(measure, optimum, photo)))
+        for c in candidates:
+            key = (c.objective, c.style_size)
+            if key not in measures:
+                style = to_unit(load_rgb(style_image, max_side=c.style_size))
+                measures[key] = (PerceptualLoss(vgg, c.objective, [style]),
+                                 PerceptualLoss(vgg, replace(c.objective, content=1.0, style=1.0, tv=0.0), [style]))
+            target, measure = measures[key]
+            optimum = _optimum(path, photo, style_image, c.objective, c.style_size, gatys_steps, target, vgg_id)
+            stylized = _run(c.stylize, photo)
+            results[c.label].append(PhotoResult(path.name, _scores(measure, stylized, photo),
+                                                _scores(measure, optimum, photo)))
     return results
 
 
@@ -91,8 +154,8 @@ def summary(results: list[PhotoResult]) -> dict[str, float]:
             "content_ratio": model_content / opt_content}
 
 
-def format_report(results: list[PhotoResult]) -> str:
-    lines = [f"{'photo':<24} {'content':>8} {'style':>8} {'opt.content':>12} {'opt.style':>10}"]
+def format_report(label: str, results: list[PhotoResult]) -> str:
+    lines = [f"== {label}", f"{'photo':<24} {'content':>8} {'style':>8} {'opt.content':>12} {'opt.style':>10}"]
     for r in results:
         lines.append(f"{r.photo:<24} {r.model.content:8.3f} {r.model.style:8.4f} {r.optimum.content:12.3f} "
                      f"{r.optimum.style:10.4f}")
@@ -101,5 +164,15 @@ def format_report(results: list[PhotoResult]) -> str:
                  f"{s['optimum_style']:10.4f}")
     lines.append(f"style loss = {s['style_ratio']:.2f}x the Gatys optimum at {s['content_ratio']:.2f}x its content "
                  f"loss ({len(results)} held-out photos)")
-    lines.append("json: " + json.dumps({k: round(v, 5) for k, v in s.items()}))
+    lines.append("json: " + json.dumps({"model": label, **{k: round(v, 5) for k, v in s.items()}}))
+    return "\n".join(lines)
+
+
+def format_table(all_results: dict[str, list[PhotoResult]]) -> str:
+    """One line per model: the figures the README tables carry."""
+    lines = [f"{'model':<32} {'style/opt':>10} {'content/opt':>12} {'style':>8} {'content':>8}"]
+    for label, results in all_results.items():
+        s = summary(results)
+        lines.append(f"{label:<32} {s['style_ratio']:10.2f} {s['content_ratio']:12.2f} {s['style']:8.4f} "
+                     f"{s['content']:8.3f}")
     return "\n".join(lines)
