@@ -137,6 +137,8 @@ def run_export(argv: list[str]) -> int:
     p.add_argument("checkpoint", type=Path, help="a step_*.pt file or a checkpoint folder (newest intact one)")
     p.add_argument("-o", "--out", type=Path, required=True, help="the .onnx file to write")
     p.add_argument("--no-check", action="store_true", help="skip the ORT-vs-torch parity check")
+    p.add_argument("--weights", choices=("fp16", "fp32"), default="fp16",
+                   help="weight storage: fp16 halves the file and computes in fp32 (default), fp32 keeps all bits")
     args = p.parse_args(argv)
     from . import checkpoint
     from .export import export_model
@@ -148,7 +150,7 @@ def run_export(argv: list[str]) -> int:
     recipe = Recipe.from_dict(state["recipe"]).with_overrides(steps=int(state["step"]))
     net = build_network(recipe.arch)
     net.load_state_dict(state["model"])
-    report = export_model(net, recipe, args.out, check=not args.no_check)
+    report = export_model(net, recipe, args.out, check=not args.no_check, weights=args.weights)
     if report:
         worst = max(m for m, _ in report.values())
         print(f"stylecast: parity ORT vs torch at {len(report)} sizes: max |diff| {worst} (uint8 levels)")
