@@ -97,14 +97,15 @@ def test_checkpoint_with_code_is_refused(tmp_path: Path) -> None:
 def test_export_matches_torch_at_odd_sizes(data: dict[str, Path], tmp_path: Path, arch: Architecture) -> None:
     import onnxruntime as ort
 
-    from training.export import PARITY_MAX_ABS, PARITY_MEAN_ABS, export_model, pooled_mean
+    from training.export import PARITY, export_model, pooled_mean
 
     trainer = train(data, tmp_path / "ckpt", steps=15, arch=arch)
     out = tmp_path / "stripes.onnx"
-    report = export_model(trainer.model, trainer.recipe, out)
+    report = export_model(trainer.model, trainer.recipe, out, weights="fp32")
     assert {(1, 1), (3, 5), (121, 203)} <= set(report)
-    assert all(max_abs <= PARITY_MAX_ABS for max_abs, _ in report.values())
-    assert pooled_mean(report) <= PARITY_MEAN_ABS
+    max_limit, mean_limit = PARITY["fp32"]
+    assert all(max_abs <= max_limit for max_abs, _ in report.values())
+    assert pooled_mean(report) <= mean_limit
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     frame = np.random.default_rng(0).integers(0, 256, (1, 1081, 1921, 3), dtype=np.uint8)
     stylized = session.run(None, {"frame": frame})[0]
@@ -120,7 +121,7 @@ def test_fp16_weight_storage_halves_the_file_and_keeps_parity(data: dict[str, Pa
     import onnx
 
     from realtime.engine import StyleModel
-    from training.export import PARITY_MAX_ABS, PARITY_MEAN_ABS, export_model
+    from training.export import PARITY, export_model
 
     trainer = train(data, tmp_path / "ckpt", steps=10, arch=Architecture(channels=(16, 32, 64), res_blocks=2))
     export_model(trainer.model, trainer.recipe, tmp_path / "full.onnx", weights="fp32")
@@ -133,7 +134,8 @@ def test_fp16_weight_storage_halves_the_file_and_keeps_parity(data: dict[str, Pa
     a = StyleModel(full, device="cpu").run(frame).astype(np.int16)
     b_model = StyleModel(half, device="cpu")
     b = b_model.run(frame).astype(np.int16)
-    assert np.abs(a - b).max() <= PARITY_MAX_ABS and np.abs(a - b).mean() <= PARITY_MEAN_ABS
+    max_limit, mean_limit = PARITY["fp16"]
+    assert np.abs(a - b).max() <= max_limit and np.abs(a - b).mean() <= mean_limit
     assert b_model.info.variant == "fp16-weights"
 
 

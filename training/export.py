@@ -29,8 +29,9 @@ from .storage import store_weights_fp16
 
 BGR = [2, 1, 0]
 PARITY_SIZES = ((1, 1), (3, 5), (37, 61), (64, 64), (121, 203))
-PARITY_MAX_ABS = 2        # uint8 levels: fp32 ORT vs torch may round a handful of pixels differently
-PARITY_MEAN_ABS = 0.05     # pooled over all sizes' pixels
+# ORT vs the fp32 torch model, in uint8 levels; the mean is pooled over all sizes' pixels. fp32 weights may round
+# a handful of pixels differently; fp16-stored weights (rounded to 11 significant bits) move a few more by a level.
+PARITY = {"fp32": (2, 0.05), "fp16": (4, 0.25)}   # weight format -> (max |diff|, mean |diff|)
 
 
 def fold_io(net: StyleNet) -> StyleNet:
@@ -118,7 +119,7 @@ def parity(contract: ContractModel, path: Path, seed: int = 0) -> dict[tuple[int
     return results
 
 
-WEIGHT_FORMATS = ("fp16", "fp32")
+WEIGHT_FORMATS = tuple(PARITY)
 
 
 def export_model(net: StyleNet, recipe: Recipe, out: Path, check: bool = True, weights: str = "fp16") -> dict:
@@ -140,13 +141,14 @@ def export_model(net: StyleNet, recipe: Recipe, out: Path, check: bool = True, w
         onnx.checker.check_model(model)
         onnx.save(model, str(tmp))
         report = parity(contract, tmp) if check else {}
+        max_limit, mean_limit = PARITY[weights]
         for size, (max_abs, _) in report.items():
-            if max_abs > PARITY_MAX_ABS:
-                raise StylecastError(f"export parity failed at {size[0]}x{size[1]}: max |diff| {max_abs} "
-                                     f"(limit {PARITY_MAX_ABS})")
-        if report and pooled_mean(report) > PARITY_MEAN_ABS:
-            raise StylecastError(f"export parity failed: mean |diff| {pooled_mean(report):.3f} over all sizes "
-                                 f"(limit {PARITY_MEAN_ABS})")
+            if max_abs > max_limit:
+                raise StylecastError(f"export parity ({weights} weights) failed at {size[0]}x{size[1]}: "
+                                     f"max |diff| {max_abs} (limit {max_limit})")
+        if report and pooled_mean(report) > mean_limit:
+            raise StylecastError(f"export parity ({weights} weights) failed: mean |diff| {pooled_mean(report):.3f} "
+                                 f"over all sizes (limit {mean_limit})")
     return report
 
 

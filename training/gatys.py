@@ -58,7 +58,7 @@ def stylize_by_optimisation(content: torch.Tensor, loss_fn: PerceptualLoss, step
     for step in range(1, steps + 1):
         loss = optimizer.step(closure)
         if progress is not None:
-            progress(step, float(loss))
+            progress(step, float(loss.detach()))
     with torch.no_grad():
         image = torch.sigmoid(x)
         end = loss_fn(image, content)
