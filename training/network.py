@@ -108,16 +108,51 @@ class ResidualBlock(nn.Module):
         return x + self.b(self.a(x, style_weights), style_weights)
 
 
-class JohnsonNet(nn.Module):
-    """RGB in [0, 1] (N, 3, H, W) -> RGB, roughly [0, 1] (unclamped: the losses see the raw output).
+class EncoderDecoder(nn.Module):
+    """What both networks share: encoder ``down``, residual body ``res``, decoder ``up``, then ``out_conv`` in a
+    network-specific ``finish``. RGB in [0, 1] (N, 3, H, W) -> RGB, roughly [0, 1] (unclamped: the losses see the
+    raw output). H and W must be multiples of ``arch.size_multiple`` and at least ``arch.min_size``; the exported
+    graph pads to that and crops back, so the .onnx model takes any size."""
 
-    H and W must be multiples of ``arch.size_multiple`` and at least ``arch.min_size``; the exported graph pads
-    to that and crops back, so the .onnx model takes any size.
-    """
+    down: nn.ModuleList
+    res: nn.ModuleList
+    up: nn.ModuleList
+    out_conv: nn.Conv2d
 
     def __init__(self, arch: Architecture) -> None:
         super().__init__()
         self.arch = arch
+        self.register_buffer("single_style", torch.ones(1), persistent=False)
+
+    @property
+    def first_conv(self) -> nn.Conv2d:
+        """Where the export folds the input scaling (BGR, /255) in."""
+        return self.down[0].conv
+
+    @property
+    def last_conv(self) -> nn.Conv2d:
+        """Where the export folds the output scaling (RGB->BGR, x255) in."""
+        return self.out_conv
+
+    def finish(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, style_weights: torch.Tensor | None = None) -> torch.Tensor:
+        w = self.single_style if style_weights is None else style_weights
+        for layer in self.down:
+            x = layer(x, w)
+        for block in self.res:
+            x = block(x, w)
+        for layer in self.up:
+            x = layer(x, w)
+        return self.finish(x)
+
+
+class JohnsonNet(EncoderDecoder):
+    """Johnson et al. 2016 (see the module docstring)."""
+
+    def __init__(self, arch: Architecture) -> None:
+        super().__init__(arch)
         c1, c2, c3 = arch.channels
         s = arch.num_styles
         self.down = nn.ModuleList([
@@ -132,24 +167,8 @@ class JohnsonNet(nn.Module):
         ])
         self.out_pad = nn.ReflectionPad2d(4)
         self.out_conv = nn.Conv2d(c1, 3, 9, 1)
-        self.register_buffer("single_style", torch.ones(1), persistent=False)
 
-    @property
-    def first_conv(self) -> nn.Conv2d:
-        return self.down[0].conv
-
-    @property
-    def last_conv(self) -> nn.Conv2d:
-        return self.out_conv
-
-    def forward(self, x: torch.Tensor, style_weights: torch.Tensor | None = None) -> torch.Tensor:
-        w = self.single_style if style_weights is None else style_weights
-        for layer in self.down:
-            x = layer(x, w)
-        for block in self.res:
-            x = block(x, w)
-        for layer in self.up:
-            x = layer(x, w)
+    def finish(self, x: torch.Tensor) -> torch.Tensor:
         return self.out_conv(self.out_pad(x))
 
 
@@ -193,36 +212,19 @@ class SeparableResidual(nn.Module):
         return x + self.b(self.a(x, style_weights), style_weights)
 
 
-class FastCPUNet(nn.Module):
+class FastCPUNet(EncoderDecoder):
     """The CPU-first network (see the module docstring). Same call signature and I/O range as JohnsonNet."""
 
     def __init__(self, arch: Architecture) -> None:
-        super().__init__()
-        self.arch = arch
+        super().__init__(arch)
         c1, c2, c3 = arch.channels
         s = arch.num_styles
         self.down = nn.ModuleList([StridedNormAct(3, c1, s), StridedNormAct(c1, c2, s), StridedNormAct(c2, c3, s)])
         self.res = nn.ModuleList([SeparableResidual(c3, s) for _ in range(arch.res_blocks)])
         self.up = nn.ModuleList([SeparableNormAct(c3, c2, s, upsample=True), SeparableNormAct(c2, c1, s, upsample=True)])
         self.out_conv = nn.Conv2d(c1, 3, 3, 1, padding=1)
-        self.register_buffer("single_style", torch.ones(1), persistent=False)
 
-    @property
-    def first_conv(self) -> nn.Conv2d:
-        return self.down[0].conv
-
-    @property
-    def last_conv(self) -> nn.Conv2d:
-        return self.out_conv
-
-    def forward(self, x: torch.Tensor, style_weights: torch.Tensor | None = None) -> torch.Tensor:
-        w = self.single_style if style_weights is None else style_weights
-        for layer in self.down:
-            x = layer(x, w)
-        for block in self.res:
-            x = block(x, w)
-        for layer in self.up:
-            x = layer(x, w)
+    def finish(self, x: torch.Tensor) -> torch.Tensor:
         return F.interpolate(self.out_conv(x), scale_factor=2.0, mode="bilinear", align_corners=False)
 
 
