@@ -8,10 +8,13 @@ runtime-only install works and tells the user what to install when they reach fo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from . import __version__, catalog
 from .controls import STROKE_SCALE_MAX, STROKE_SCALE_MIN, describe_keys
@@ -220,7 +223,7 @@ def _load(style: str | None, args: argparse.Namespace):  # noqa: ANN202 - StyleM
 
 
 def cmd_image(args: argparse.Namespace) -> int:
-    from .convert import read_image, stylize_image
+    from .convert import check_stylize_size, read_image, stylize_image
     from .outputs import check_output_path, write_image
 
     if args.optimize:
@@ -229,15 +232,17 @@ def cmd_image(args: argparse.Namespace) -> int:
         write_image(args.output, image, inputs=[args.input])
     else:
         check_output_path(args.output, [args.input])
-        image = read_image(args.input)  # a bad input fails here, before any model is loaded
-        size = resolve_size(args.size, image.shape[1], image.shape[0])
-        stylize_image(args.input, args.output, _load(args.style, args), size)
+        picture = read_image(args.input)  # a bad input fails here, before any model is loaded
+        height, width = picture.colour.shape[:2]
+        size = resolve_size(args.size, width, height)
+        check_stylize_size(*(size or (width, height)), args.input)
+        stylize_image(picture, args.output, _load(args.style, args), size, inputs=[args.input])
     print(f"wrote {args.output}")
     return 0
 
 
 def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = True) -> None:
-    from .convert import convert_video
+    from .convert import check_stylize_size, convert_video
     from .outputs import check_output_path
     from .video_io import VideoReader, video_codec_for
 
@@ -245,6 +250,7 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
     video_codec_for(dst)
     with VideoReader(src) as reader:  # a bad input fails here, before any model is loaded
         size = resolve_size(getattr(args, "size", None), reader.info.width, reader.info.height)
+        check_stylize_size(*(size or (reader.info.width, reader.info.height)), src)
     model = _load(args.style, args)
     stylize = model.run
     if getattr(args, "stabilize", False):
@@ -421,9 +427,29 @@ def _run(argv: list[str]) -> int:
     return args.handler(args)
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminate_like_ctrl_c() -> Iterator[None]:
+    """SIGTERM (``kill``, a service manager, a closing session) unwinds like Ctrl-C instead of ending the process
+    on the spot: a conversion deletes its temporary output, a live recording is finished and kept."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread (an embedding program): leave its signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
-        return _run(sys.argv[1:] if argv is None else argv)
+        with _terminate_like_ctrl_c():
+            return _run(sys.argv[1:] if argv is None else argv)
     except StylecastError as exc:
         print(f"stylecast: error: {exc}", file=sys.stderr)
         return exc.exit_code

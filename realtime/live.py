@@ -124,6 +124,7 @@ class LiveSession:
         self.stabilizer = Stabilizer()
         self.snapshots = 0
         self.recordings = 0
+        self.stats = LiveStats()  # updated as the loop runs, so a monitor (scripts/soak.py) can follow it
         self._dirty = False
         c = self.controls
         self._handlers: dict[str, Callable[[str], None]] = {
@@ -314,7 +315,7 @@ class LiveSession:
             self.toggle_recording()
 
     def run(self) -> LiveStats:
-        stats = LiveStats()
+        stats = self.stats = LiveStats()
         meter = FpsMeter()
         fps = 0.0
         started = time.perf_counter()

@@ -9,6 +9,7 @@ file, so the output is either the whole result or untouched. Inputs are never ov
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -20,6 +21,9 @@ import numpy as np
 from .errors import StylecastError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+# Out of room: the disk, the user's quota or a file size limit. Reported against the output's real name, not the
+# hidden temporary one the encoder was writing.
+NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def check_output_path(path: Path, inputs: Iterable[str | Path] = ()) -> None:
@@ -55,6 +59,10 @@ def atomic_output(path: Path, inputs: Iterable[str | Path] = ()) -> Iterator[Pat
         # mkstemp creates 0600 files; the result should get the permissions any new file gets (umask).
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno in NO_ROOM:
+            raise StylecastError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

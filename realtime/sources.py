@@ -5,18 +5,34 @@ frames would make the picture lag further and further behind. So the capture thr
 and overwrites it; the consumer always gets the latest frame (latency at most one frame) and the number of
 frames dropped is counted. A file given as a live source is paced at its own frame rate so it behaves like a
 camera. (Offline conversion never drops: it uses the blocking pipeline in pipeline.py.)
+
+When a source fails mid-stream a camera or file simply ends (the live window then finishes any recording), but a
+network stream (``rtsp://``, ``http://``...) usually comes back: it is reopened with exponential back-off until it
+delivers again or :class:`Reconnect` gives up. Network sources are only ever opened when the user named a URL, with
+open and read timeouts so a silent server cannot hang the window. OpenCV's and FFmpeg's own log lines are silenced
+(``STYLECAST_DEBUG=1`` keeps them): the CLI's promise is one line per problem, and it says what OpenCV could not.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
 
 from .errors import StylecastError
+
+
+NETWORK_TIMEOUT_MS = 10_000  # open/read timeout for network sources (OpenCV's default is 30 s)
+# How long close() waits for the capture thread: a read or reopen in progress ends within the network timeout.
+# Letting the interpreter exit while that thread is still inside OpenCV aborts the process ("FATAL: exception not
+# rethrown"), so quitting during a network hang waits it out rather than crash.
+CLOSE_TIMEOUT_S = NETWORK_TIMEOUT_MS / 1000 + 1
 
 
 def parse_source(spec: str | int) -> str | int:
@@ -26,23 +42,61 @@ def parse_source(spec: str | int) -> str | int:
     return int(spec) if spec.strip().isdigit() else spec
 
 
-class LiveSource:
-    """Latest-frame capture on a background thread."""
+def print_event(line: str) -> None:
+    """Source events go to stdout like the live window's own, one line each."""
+    print(line, flush=True)
 
-    def __init__(self, spec: str | int, loop: bool = False) -> None:
+
+def quiet_opencv() -> None:
+    """Silence OpenCV's and its FFmpeg's log lines (a missing camera prints a dozen) unless STYLECAST_DEBUG is set.
+    The FFmpeg level is read from the environment when OpenCV first opens an FFmpeg capture."""
+    if os.environ.get("STYLECAST_DEBUG"):
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
+@dataclass(frozen=True)
+class Reconnect:
+    """Back-off for a network source that drops: wait ``first`` seconds, double each wait up to ``longest``, and
+    give up when the next wait would end more than ``give_up`` seconds after the drop."""
+
+    first: float = 0.5
+    longest: float = 8.0
+    give_up: float = 60.0
+
+    def delays(self) -> Iterator[float]:
+        """The waits before each reopening attempt, without end (the caller keeps the time budget)."""
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(delay * 2, self.longest)
+
+
+class LiveSource:
+    """Latest-frame capture on a background thread; network sources reconnect with back-off."""
+
+    def __init__(self, spec: str | int, loop: bool = False, reconnect: Reconnect = Reconnect(),
+                 on_event: Callable[[str], None] = print_event) -> None:
         self.spec = parse_source(spec)
         self.is_file = isinstance(self.spec, str) and Path(self.spec).is_file()
-        if isinstance(self.spec, str) and not self.is_file and "://" not in self.spec:
+        self.is_network = isinstance(self.spec, str) and not self.is_file and "://" in self.spec
+        if isinstance(self.spec, str) and not self.is_file and not self.is_network:
             raise StylecastError(f"source not found: {self.spec}")
-        self.capture = cv2.VideoCapture(self.spec)
+        quiet_opencv()
+        self.capture = self._open()
         if not self.capture.isOpened():
+            self.capture.release()
             what = f"camera {self.spec}" if isinstance(self.spec, int) else f"source {self.spec}"
             raise StylecastError(f"cannot open {what} (not connected, busy, or not a video)")
         fps = self.capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1 <= fps <= 240 else 30.0
         self.loop = loop and self.is_file
+        self.reconnect = reconnect
+        self.on_event = on_event
         self.dropped = 0
         self.captured = 0
+        self.reconnects = 0
         self._frame: np.ndarray | None = None
         self._fresh = False
         self._ended = False
@@ -51,7 +105,42 @@ class LiveSource:
         self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
         self._thread.start()
 
+    def _open(self) -> cv2.VideoCapture:
+        if self.is_network:
+            return cv2.VideoCapture(self.spec, cv2.CAP_ANY, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, NETWORK_TIMEOUT_MS,
+                                                             cv2.CAP_PROP_READ_TIMEOUT_MSEC, NETWORK_TIMEOUT_MS])
+        return cv2.VideoCapture(self.spec)
+
+    def _reopen(self) -> bool:
+        """After a network drop: reopen with back-off. True when frames flow again, False to end the source."""
+        self.capture.release()
+        deadline = time.monotonic() + self.reconnect.give_up
+        for delay in self.reconnect.delays():
+            if time.monotonic() + delay > deadline:
+                break
+            self.on_event(f"source lost: reconnecting in {delay:g} s")
+            if self._stop.wait(delay):
+                return False
+            capture = self._open()
+            if capture.isOpened():
+                self.capture = capture
+                self.reconnects += 1
+                self.on_event("source reconnected")
+                return True
+            capture.release()
+        self.on_event(f"source lost: gave up after {self.reconnect.give_up:g} s")
+        return False
+
     def _run(self) -> None:
+        try:
+            self._capture_frames()
+        finally:
+            self.capture.release()  # here, not in close(): the capture is only ever touched by this thread
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+
+    def _capture_frames(self) -> None:
         interval = 1.0 / self.fps
         next_time = time.perf_counter()
         while not self._stop.is_set():
@@ -59,6 +148,8 @@ class LiveSource:
             if not ok and self.loop:
                 self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 ok, frame = self.capture.read()
+            if not ok and self.is_network and not self._stop.is_set() and self._reopen():
+                continue
             if not ok:
                 break
             if self.is_file:  # play a file at its own rate, like a camera would deliver it
@@ -74,14 +165,13 @@ class LiveSource:
                 self._frame, self._fresh = frame, True
                 self.captured += 1
                 self._cond.notify_all()
-        with self._cond:
-            self._ended = True
-            self._cond.notify_all()
 
     def latest(self, timeout: float = 5.0) -> np.ndarray | None:
-        """The newest frame not yet returned; waits for one. None when the source has ended."""
+        """The newest frame not yet returned; waits for one. None when the source has ended. A network source is
+        waited for as long as its read timeout and reconnection take: those, not this timeout, decide its end."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self._fresh or self._ended, timeout=timeout):
+            ready = self._cond.wait_for(lambda: self._fresh or self._ended, None if self.is_network else timeout)
+            if not ready:
                 raise StylecastError(f"source {self.spec} delivered no frame for {timeout:.0f} s")
             if not self._fresh:
                 return None
@@ -89,9 +179,9 @@ class LiveSource:
             return self._frame
 
     def close(self) -> None:
+        """Stop capturing and wait for the capture thread (see :data:`CLOSE_TIMEOUT_S`)."""
         self._stop.set()
-        self._thread.join(timeout=2)
-        self.capture.release()
+        self._thread.join(timeout=CLOSE_TIMEOUT_S)
 
     def __enter__(self) -> "LiveSource":
         return self

@@ -45,6 +45,10 @@ class VideoFrame:
 
 Item = Union[VideoFrame, av.Packet]
 
+# A file whose frames stop this long before the duration its header states is truncated (a copy or download cut
+# short, a recorder that died): FFmpeg reads such a file to the cut and then reports a normal end of file.
+TRUNCATION_SLACK_SECONDS = 0.5
+
 
 class VideoReader:
     """Decodes a file's first video stream to BGR frames, passing its first audio stream's packets along."""
@@ -75,6 +79,7 @@ class VideoReader:
         """Video frames (decoded, BGR) and audio packets (raw), in file order."""
         streams = [self.video] + ([self.audio] if with_audio and self.audio else [])
         index = 0
+        last_time: float | None = None
         try:
             for packet in self.container.demux(*streams):
                 if packet.stream.type == "audio":
@@ -84,11 +89,24 @@ class VideoReader:
                 for frame in packet.decode():
                     yield VideoFrame(index, frame.to_ndarray(format="bgr24"))
                     index += 1
+                    last_time = frame.time if frame.time is not None else last_time
         except av.FFmpegError as exc:
             reason = exc.strerror or str(exc).splitlines()[0]
             raise StylecastError(f"{self.path}: decoding failed after {index} frames ({reason})") from None
         if index == 0:
             raise StylecastError(f"{self.path} contains no decodable video frames")
+        self._check_complete(last_time)
+
+    def _check_complete(self, last_time: float | None) -> None:
+        """Raise if the frames ended well before the video stream's stated duration (a truncated file)."""
+        if last_time is None or not self.video.duration:
+            return
+        base = self.video.time_base
+        stated_end = float(((self.video.start_time or 0) + self.video.duration) * base)
+        decoded_end = last_time + 1 / float(self.info.fps)
+        if decoded_end < stated_end - TRUNCATION_SLACK_SECONDS:
+            raise StylecastError(f"{self.path} stops at {decoded_end:.1f} s of its {stated_end:.1f} s: the file is "
+                                 "truncated or damaged")
 
     def close(self) -> None:
         self.container.close()

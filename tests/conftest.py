@@ -1,4 +1,5 @@
-"""Shared fixtures: tint models on STYLECAST_MODELS, an isolated cache, the sample clip, and a CLI runner."""
+"""Shared fixtures: tint models on STYLECAST_MODELS, an isolated cache, the sample clip, an Xvfb display and a
+CLI runner."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.headless import virtual_display
 from tests.model_factory import model_folder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +41,15 @@ def sample_clip(cli_env: dict[str, str]) -> Path:
     from realtime.sample import write_sample
 
     return write_sample(Path(cli_env["XDG_CACHE_HOME"]) / "sample.mp4")
+
+
+@pytest.fixture
+def display() -> str:
+    """A private Xvfb display for one test."""
+    with virtual_display() as name:
+        if name is None:
+            pytest.skip("Xvfb did not start")
+        yield name
 
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 240, cwd: Path | None = None

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from realtime.contract import INPUT_FRAME, INPUT_STYLE_WEIGHTS, OUTPUT_STYLIZED, ModelInfo, StyleCredit
+from realtime.contract import INPUT_FRAME, INPUT_STYLE_WEIGHTS, KEY_STYLES, OUTPUT_STYLIZED, ModelInfo, StyleCredit
 
 Tint = tuple[Sequence[float], Sequence[float]]  # (scale per BGR channel, offset per BGR channel)
 
@@ -62,6 +62,27 @@ def tint_model(path: Path, tints: Sequence[Tint], names: Sequence[str], metadata
         for key, value in info.to_metadata().items():
             model.metadata_props.add(key=key, value=value)
     onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def off_contract_model(path: Path) -> Path:
+    """A valid ONNX file with stylecast metadata whose input is float32, not the contract's uint8 frame."""
+    frame = helper.make_tensor_value_info(INPUT_FRAME, TensorProto.FLOAT, ["N", "H", "W", 3])
+    out = helper.make_tensor_value_info(OUTPUT_STYLIZED, TensorProto.FLOAT, ["N", "H", "W", 3])
+    graph = helper.make_graph([helper.make_node("Identity", [INPUT_FRAME], [OUTPUT_STYLIZED])], "off", [frame], [out])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    tinted = onnx.load(str(tint_model(path, [RED], ["off"])))
+    model.metadata_props.extend(tinted.metadata_props)
+    onnx.save(model, str(path))
+    return path
+
+
+def garbled_metadata_model(path: Path) -> Path:
+    """A contract model whose style list is not JSON: the metadata parser must refuse it, not crash on it."""
+    model = onnx.load(str(tint_model(path, [RED], ["garbled"])))
+    next(p for p in model.metadata_props if p.key == KEY_STYLES).value = "[{'name': oops"
     onnx.save(model, str(path))
     return path
 

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import queue
-import random
-import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -17,63 +12,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import ARTIFACTS, REPO
+from tests.headless import MISSING_TOOLS, WHY_MISSING, Live
 
-TOOLS = ("Xvfb", "xdotool", "import")
-pytestmark = pytest.mark.skipif(any(shutil.which(t) is None for t in TOOLS),
-                                reason="needs Xvfb, xdotool and imagemagick (apt-get install xvfb xdotool imagemagick)")
-
-
-@pytest.fixture
-def display() -> str:
-    for _ in range(20):
-        number = random.randint(100, 900)
-        if not Path(f"/tmp/.X11-unix/X{number}").exists():
-            break
-    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            pytest.skip("Xvfb did not start")
-        time.sleep(0.05)
-    yield f":{number}"
-    server.terminate()
-    server.wait(timeout=10)
-
-
-class Live:
-    """A running `stylecast webcam` whose stdout lines can be awaited."""
-
-    def __init__(self, env: dict[str, str], args: list[str]) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "realtime.cli", "webcam", *args], env=env, cwd=REPO,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def wait_for(self, prefix: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    break
-                continue
-            self.seen.append(line)
-            if line.startswith(prefix):
-                return line
-        raise AssertionError(f"no {prefix!r} line; saw {self.seen}; stderr: {self._stderr()}")
-
-    def _stderr(self) -> str:
-        if self.proc.poll() is None:
-            return "(still running)"
-        return self.proc.stderr.read()[-2000:]
+pytestmark = pytest.mark.skipif(bool(MISSING_TOOLS), reason=WHY_MISSING)
 
 
 def xdo(env: dict[str, str], *args: str) -> str:

@@ -1,0 +1,82 @@
+"""The live window without a screen: a private Xvfb display, and a running `stylecast webcam` to follow.
+
+Shared by the live-window tests, the fault tests and scripts/soak.py, which all need a real OpenCV window (no
+window manager: see docs/DESIGN.md) on a display that nothing else uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+REPO = Path(__file__).resolve().parents[1]
+TOOLS = ("Xvfb", "xdotool", "import")
+MISSING_TOOLS = [t for t in TOOLS if shutil.which(t) is None]
+WHY_MISSING = "needs Xvfb, xdotool and imagemagick (apt-get install xvfb xdotool imagemagick)"
+
+
+@contextlib.contextmanager
+def virtual_display(size: str = "1280x800x24") -> Iterator[str | None]:
+    """Start Xvfb on a free display number and yield it (':N'); None if it did not start."""
+    for _ in range(20):
+        number = random.randint(100, 900)
+        if not Path(f"/tmp/.X11-unix/X{number}").exists():
+            break
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", size, "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{number}").exists():
+            if time.monotonic() > deadline or server.poll() is not None:
+                yield None
+                return
+            time.sleep(0.05)
+        yield f":{number}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+class Live:
+    """A running `stylecast webcam` whose stdout lines can be awaited."""
+
+    def __init__(self, env: dict[str, str], args: list[str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "realtime.cli", "webcam", *args], env=env, cwd=REPO,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, prefix: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return line
+        raise AssertionError(f"no {prefix!r} line; saw {self.seen}; stderr: {self._stderr()}")
+
+    def _stderr(self) -> str:
+        if self.proc.poll() is None:
+            return "(still running)"
+        return self.proc.stderr.read()[-2000:]

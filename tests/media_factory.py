@@ -1,0 +1,45 @@
+"""Damaged and awkward video files for the reliability tests, made from a good clip so every machine has them."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+
+def index_first_copy(src: Path, dst: Path) -> Path:
+    """The same clip remuxed with its index at the front ("faststart"), as streaming-ready files are: cut short,
+    such a file still opens and decodes up to the cut, so only the stated duration gives the truncation away."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w", "mp4", options={"movflags": "faststart"}) as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        for packet in inp.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    return dst
+
+
+def cut_copy(src: Path, dst: Path) -> Path:
+    """The first half of an index-first copy of ``src``: a download or copy that stopped half-way."""
+    whole = index_first_copy(src, dst).read_bytes()
+    dst.write_bytes(whole[: len(whole) // 2])
+    return dst
+
+
+def damaged_copy(src: Path, dst: Path, span: int = 20000) -> Path:
+    """``src`` with every 7th byte of ``span`` bytes in its middle inverted: damaged frames, intact index."""
+    data = bytearray(src.read_bytes())
+    middle = slice(len(data) // 2, len(data) // 2 + span, 7)
+    data[middle] = bytes(b ^ 0xFF for b in data[middle])
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def zero_frame_video(path: Path) -> Path:
+    """An MP4 with a video track header and not a single frame."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(25))
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        out.start_encoding()
+    return path
