@@ -10,6 +10,7 @@ import contextlib
 import queue
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -48,12 +49,19 @@ def virtual_display(size: str = "1280x800x24") -> Iterator[str | None]:
             server.kill()
 
 
+def interruptible() -> None:
+    """``preexec_fn`` for children the tests send SIGINT to: a test run started in the background (``cmd &``)
+    inherits an ignored SIGINT, and Python then never turns Ctrl-C into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Live:
     """A running `stylecast webcam` whose stdout lines can be awaited."""
 
     def __init__(self, env: dict[str, str], args: list[str]) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "realtime.cli", "webcam", *args], env=env, cwd=REPO,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=interruptible)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()

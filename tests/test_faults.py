@@ -25,7 +25,7 @@ import pytest
 from realtime.cli import main
 from realtime.sources import LiveSource, Reconnect
 from realtime.video_io import VideoReader
-from tests.headless import MISSING_TOOLS, WHY_MISSING, Live
+from tests.headless import MISSING_TOOLS, WHY_MISSING, Live, interruptible
 from tests.media_factory import cut_copy
 
 needs_display = pytest.mark.skipif(bool(MISSING_TOOLS), reason=WHY_MISSING)
@@ -49,7 +49,7 @@ def test_signal_during_a_conversion_leaves_nothing(sig: str, cli_env, sample_cli
     # 1080p frames keep the conversion busy for seconds, so the signal lands mid-write.
     proc = subprocess.Popen([sys.executable, "-m", "realtime.cli", "video", "clip.mp4", "-o", "out.mp4", "--style",
                              "red", "--size", "1080"], cwd=tmp_path, env=cli_env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     deadline = time.monotonic() + 30
     while not list(tmp_path.glob(".out.*.partial.mp4")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
