@@ -55,6 +55,11 @@ def interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def display_env(env: dict[str, str], display: str) -> dict[str, str]:
+    """``env`` pointed at an Xvfb display, with OpenCV's Qt backend on X11."""
+    return {**env, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+
+
 class Live:
     """A running `stylecast webcam` whose stdout lines can be awaited."""
 
@@ -65,6 +70,14 @@ class Live:
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
+
+    def __enter__(self) -> "Live":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """A test that failed half-way must not leave the window process running."""
+        if self.proc.poll() is None:
+            self.proc.kill()
 
     def _pump(self) -> None:
         for line in self.proc.stdout:

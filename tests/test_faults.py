@@ -25,7 +25,7 @@ import pytest
 from realtime.cli import main
 from realtime.sources import LiveSource, Reconnect
 from realtime.video_io import VideoReader
-from tests.headless import MISSING_TOOLS, WHY_MISSING, Live, interruptible
+from tests.headless import MISSING_TOOLS, WHY_MISSING, Live, display_env, interruptible
 from tests.media_factory import cut_copy
 
 needs_display = pytest.mark.skipif(bool(MISSING_TOOLS), reason=WHY_MISSING)
@@ -68,15 +68,11 @@ def test_source_failing_mid_stream_finishes_the_recording(cli_env, sample_clip: 
     """A live source that breaks off (a file cut half-way: what a camera pulled out looks like to the capture
     loop) ends the session cleanly, and the recording holds what was shown."""
     cut = cut_copy(sample_clip, tmp_path / "cut.mp4")
-    env = {**cli_env, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
-    live = Live(env, ["--source", str(cut), "--styles", "red", "--record", "--record-dir", str(tmp_path)])
-    try:
+    env = display_env(cli_env, display)
+    with Live(env, ["--source", str(cut), "--styles", "red", "--record", "--record-dir", str(tmp_path)]) as live:
         live.wait_for("source ended")
         path, frames = recorded(live.wait_for("recorded: "))
         assert live.proc.wait(timeout=30) == 0, live._stderr()
-    finally:
-        if live.proc.poll() is None:
-            live.proc.kill()
     assert frames_in(path) == frames
     assert 30 <= frames <= 100, frames  # about the 2.8 s before the cut at 24 fps, not the clip's 6 s
     assert not list(tmp_path.glob(".*partial*"))
@@ -84,19 +80,15 @@ def test_source_failing_mid_stream_finishes_the_recording(cli_env, sample_clip: 
 
 @needs_display
 def test_sigterm_during_a_live_recording_keeps_it(cli_env, sample_clip: Path, display: str, tmp_path: Path) -> None:
-    env = {**cli_env, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
-    live = Live(env, ["--source", str(sample_clip), "--loop", "--styles", "red", "--record", "--record-dir",
-                      str(tmp_path)])
-    try:
+    env = display_env(cli_env, display)
+    with Live(env, ["--source", str(sample_clip), "--loop", "--styles", "red", "--record", "--record-dir",
+                    str(tmp_path)]) as live:
         live.wait_for("recording: ")
         time.sleep(1.5)
         live.proc.send_signal(signal.SIGTERM)
         live.wait_for("interrupted")
         path, frames = recorded(live.wait_for("recorded: "))
         assert live.proc.wait(timeout=30) == 130, live._stderr()
-    finally:
-        if live.proc.poll() is None:
-            live.proc.kill()
     assert frames > 10 and frames_in(path) == frames
     assert not list(tmp_path.glob(".*partial*"))
 

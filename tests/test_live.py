@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ARTIFACTS, REPO
-from tests.headless import MISSING_TOOLS, WHY_MISSING, Live
+from tests.headless import MISSING_TOOLS, WHY_MISSING, Live, display_env
 
 pytestmark = pytest.mark.skipif(bool(MISSING_TOOLS), reason=WHY_MISSING)
 
@@ -47,10 +47,9 @@ def test_live_window_switches_styles_snapshots_and_quits(cli_env, sample_clip: P
                                                          tmp_path: Path) -> None:
     from tests.model_factory import BLUE, RED
 
-    env = {**cli_env, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
-    live = Live(env, ["--source", str(sample_clip), "--loop", "--styles", "red,blue",
-                      "--snapshot-dir", str(tmp_path)])
-    try:
+    env = display_env(cli_env, display)
+    with Live(env, ["--source", str(sample_clip), "--loop", "--styles", "red,blue",
+                    "--snapshot-dir", str(tmp_path)]) as live:
         live.wait_for("style: red")
         window = xdo(env, "search", "--sync", "--name", "stylecast").split()[0]
         time.sleep(1.0)
@@ -73,9 +72,6 @@ def test_live_window_switches_styles_snapshots_and_quits(cli_env, sample_clip: P
         press(env, window, "q")
         assert live.proc.wait(timeout=30) == 0, live._stderr()
         live.wait_for("shown ")
-    finally:
-        if live.proc.poll() is None:
-            live.proc.kill()
     # Pixels prove which style painted each snapshot: RED lifts the red channel, BLUE the blue one.
     red, blue = (cv2.imread(str(p)).reshape(-1, 3).mean(0) for p in (red_shot, blue_shot))
     assert red[2] > red[0] + 30 and blue[0] > blue[2] + 30, (red, blue)
@@ -164,10 +160,9 @@ def test_live_controls_change_the_picture_and_record(cli_env, still_clip: Path, 
 
     base = first_frame(still_clip)
     red, blue = apply_tint(base, RED), apply_tint(base, BLUE)
-    env = {**cli_env, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
-    live = Live(env, ["--source", str(still_clip), "--loop", "--styles", "red,blue,duo", "--strength", "50",
-                      "--snapshot-dir", str(tmp_path), "--record-dir", str(tmp_path)])
-    try:
+    env = display_env(cli_env, display)
+    with Live(env, ["--source", str(still_clip), "--loop", "--styles", "red,blue,duo", "--strength", "50",
+                    "--snapshot-dir", str(tmp_path), "--record-dir", str(tmp_path)]) as live:
         live.wait_for("style: red")
         window = xdo(env, "search", "--sync", "--name", "stylecast").split()[0]
         time.sleep(0.5)
@@ -274,24 +269,17 @@ def test_live_controls_change_the_picture_and_record(cli_env, still_clip: Path, 
         live.proc.send_signal(signal.SIGINT)
         assert recording_path(live.wait_for("recorded: ")) == interrupted
         assert live.proc.wait(timeout=30) == 130, live._stderr()
-    finally:
-        if live.proc.poll() is None:
-            live.proc.kill()
     assert len(decoded_frames(interrupted)) >= 5
     assert not list(tmp_path.glob(".*partial*"))  # no temporary files left behind
 
 
 def test_recording_finishes_when_the_source_ends(cli_env, still_clip: Path, display: str, tmp_path: Path) -> None:
-    env = {**cli_env, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
-    live = Live(env, ["--source", str(still_clip), "--styles", "red", "--record", "--record-dir", str(tmp_path)])
-    try:
+    env = display_env(cli_env, display)
+    with Live(env, ["--source", str(still_clip), "--styles", "red", "--record", "--record-dir", str(tmp_path)]) as live:
         started = recording_path(live.wait_for("recording: "))
         live.wait_for("source ended")
         stopped = live.wait_for("recorded: ")
         assert live.proc.wait(timeout=30) == 0, live._stderr()
-    finally:
-        if live.proc.poll() is None:
-            live.proc.kill()
     frames = int(stopped.rsplit("(", 1)[1].split()[0])
     assert recording_path(stopped) == started and len(decoded_frames(started)) == frames
     assert 5 <= frames <= 20, frames  # the clip lasts one second at 10 fps
