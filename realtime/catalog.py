@@ -1,8 +1,10 @@
 """Finding style models by name: the shipped ones, the user's own folders, or a path.
 
 Shipped models live in the ``models`` package (so they work from a wheel and from a checkout) and are described by
-its ``catalog.json``: ``{"default": NAME, "models": [{"name", "file", "tier"}]}``; tier ``quality`` (Johnson-size
-networks, for files) or ``fast`` (real time on a CPU, the live window's default set). Folders listed in the
+its ``catalog.json``: ``{"default": NAME, "models": [{"name", "file", "tier", "style"}]}``; tier ``quality``
+(Johnson-size networks, for files) or ``fast`` (real time on a CPU, the live window's default set). ``style`` names
+one style *inside* a multi-style model, so one file can serve several catalog names (``wave`` -> the ``wave`` style
+of ``paintings.onnx``). Any multi-style model's styles are also reachable as ``MODEL/STYLE``. Folders listed in the
 ``STYLECAST_MODELS`` environment variable (``os.pathsep``-separated) add every ``*.onnx`` in them under the file's
 stem. ``--style`` also takes a path to any .onnx file.
 """
@@ -28,6 +30,7 @@ class CatalogEntry:
     name: str
     path: Path
     tier: str = ""
+    style: str = ""  # one style of a multi-style model; empty: the model as a whole (all its styles)
 
 
 def shipped_folder() -> Path | None:
@@ -44,7 +47,7 @@ def _shipped() -> tuple[list[CatalogEntry], str | None]:
         return [], None
     try:
         data = json.loads(catalog.read_text())
-        entries = [CatalogEntry(m["name"], folder / m["file"], m.get("tier", "")) for m in data["models"]]
+        entries = [CatalogEntry(m["name"], folder / m["file"], m.get("tier", ""), m.get("style", "")) for m in data["models"]]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise StylecastError(f"shipped catalog {catalog} is damaged ({exc})") from None
     return entries, data.get("default")
@@ -88,23 +91,36 @@ def tiers(style: str) -> list[CatalogEntry]:
     """The installed models of one style, fast tier first: ``NAME-fast`` and ``NAME`` (or a path as given)."""
     by_name = {e.name: e for e in installed()}
     found = [by_name[n] for n in (f"{style}-fast", style) if n in by_name]
-    if not found:
-        return [CatalogEntry(Path(style).stem, resolve(style))]
-    return found
+    return found or [lookup(style)]
 
 
-def resolve(style: str) -> Path:
-    """A style name or a path to an .onnx file -> the model's path."""
+def lookup(style: str) -> CatalogEntry:
+    """A style name, ``MODEL/STYLE`` (one style of a multi-style model) or a path to an .onnx file -> its entry.
+
+    Names win over paths, so ``paintings/wave`` means the shipped model's style even if such a folder exists."""
+    for entry in installed():
+        if entry.name == style:
+            return entry
+    model, _, inner = style.rpartition("/")
+    whole = _whole_model(model) if inner and not style.endswith(".onnx") else None
+    if whole is not None:
+        return CatalogEntry(style, whole.path, whole.tier, inner)
     candidate = Path(style)
     if candidate.suffix == ".onnx" or os.sep in style:
         if not candidate.is_file():
             raise StylecastError(f"model file not found: {style}")
-        return candidate
-    for entry in installed():
-        if entry.name == style:
-            return entry.path
+        return CatalogEntry(candidate.stem, candidate)
     names = ", ".join(e.name for e in installed()) or "none"
     raise StylecastError(f"unknown style {style!r}; installed: {names}")
+
+
+def _whole_model(name: str) -> CatalogEntry | None:
+    """The model that ``name`` (an installed name or an existing .onnx file) denotes as a whole, if any."""
+    for entry in installed():
+        if entry.name == name:
+            return CatalogEntry(entry.path.stem, entry.path, entry.tier) if entry.style else entry
+    path = Path(name)
+    return CatalogEntry(path.stem, path) if path.suffix == ".onnx" and path.is_file() else None
 
 
 def read_info(path: Path) -> ModelInfo:

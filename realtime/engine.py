@@ -3,7 +3,9 @@
 Model files are untrusted input: each is checked with ``onnx.checker`` and against the stylecast contract (input
 and output names, dtypes, layout, metadata) before use, so a wrong file fails at load time with a message naming
 the problem, not mid-stream. Running is one call with contiguous uint8 arrays: the pre/post-processing lives in
-the graph. On CUDA the frame is bound with IO binding, so it is copied to the device once and back once.
+the graph. On a GPU (CUDA or TensorRT) the frame is bound with IO binding, so it is copied to the device once and
+back once, and by default padded to a shape bucket (buckets.py) so the GPU tunes a handful of shapes, not one per
+frame size.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from .buckets import run_in_bucket
 from .contract import (INPUT_FRAME, INPUT_STYLE_WEIGHTS, OUTPUT_STYLIZED, ContractError, ModelInfo,
                        parse_metadata)
 from .errors import StylecastError
-from .providers import create_session
+from .providers import GpuOptions, create_session
 
 MAX_MODEL_BYTES = 2 << 30
 
@@ -44,7 +47,8 @@ def _check_io(session, info: ModelInfo, path: Path) -> None:
 class StyleModel:
     """A contract-checked style model. ``run`` takes and returns HxWx3 uint8 BGR frames."""
 
-    def __init__(self, path: Path, device: str = "auto", threads: int | None = None) -> None:
+    def __init__(self, path: Path, device: str = "auto", threads: int | None = None,
+                 gpu: GpuOptions | None = None) -> None:
         path = Path(path)
         if not path.is_file():
             raise StylecastError(f"model not found: {path}")
@@ -55,7 +59,8 @@ class StyleModel:
         except Exception as exc:  # noqa: BLE001 - checker raises ValidationError, DecodeError, OSError...
             raise StylecastError(f"{path} is not a valid ONNX model ({str(exc).splitlines()[0][:160]})") from None
         self.path = path
-        self.session, self.placement = create_session(path, device, threads)
+        self.name = path.stem  # what listings and messages call it; a loader may name the style it paints
+        self.session, self.placement = create_session(path, device, threads, gpu)
         try:
             self.info = parse_metadata(self.session.get_modelmeta().custom_metadata_map)
             _check_io(self.session, self.info, path)
@@ -65,12 +70,18 @@ class StyleModel:
         self.style_weights = np.eye(len(self.info.styles), dtype=np.float32)[0]
 
     @property
-    def name(self) -> str:
-        return self.path.stem
-
-    @property
     def style_names(self) -> list[str]:
         return [s.name for s in self.info.styles]
+
+    def style_index(self, style: str) -> int:
+        """Position of a named style in this model's ``style_weights``; a one-line error names the choices."""
+        if style not in self.style_names:
+            raise StylecastError(f"{self.path.name} has no style {style!r}; it has: {', '.join(self.style_names)}")
+        return self.style_names.index(style)
+
+    def select(self, style: str) -> None:
+        """Paint one named style of a multi-style model from now on."""
+        self.set_style_weights(np.eye(len(self.style_names), dtype=np.float32)[self.style_index(style)])
 
     def set_style_weights(self, weights: np.ndarray) -> None:
         """Blend of the model's styles (multi-style models only); normalised to sum to 1."""
@@ -79,17 +90,18 @@ class StyleModel:
             raise StylecastError(f"style weights must be {len(self.info.styles)} non-negative numbers, not all 0")
         self.style_weights = w / w.sum()
 
-    def _feeds(self, frame: np.ndarray) -> dict[str, np.ndarray]:
-        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+    def run(self, frame: np.ndarray) -> np.ndarray:
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3 or 0 in frame.shape:
             raise StylecastError(f"frames must be HxWx3 uint8 BGR, got {frame.dtype} {frame.shape}")
+        if self.placement.bucket:
+            return run_in_bucket(self._infer, frame, self.placement.bucket)
+        return self._infer(frame)
+
+    def _infer(self, frame: np.ndarray) -> np.ndarray:
         feeds = {INPUT_FRAME: np.ascontiguousarray(frame)[None]}
         if self.has_weights_input:
             feeds[INPUT_STYLE_WEIGHTS] = self.style_weights
-        return feeds
-
-    def run(self, frame: np.ndarray) -> np.ndarray:
-        feeds = self._feeds(frame)
-        if self.placement.device == "cuda":
+        if self.placement.on_gpu:
             binding = self.session.io_binding()
             for name, value in feeds.items():
                 binding.bind_cpu_input(name, value)

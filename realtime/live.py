@@ -20,8 +20,7 @@ import numpy as np
 from .controls import ACTIONS, KEYS, Controls
 from .effects import (apply_strength, compose_grid, compose_side_by_side, compose_split, grid_cells,
                       preserve_colour, run_at_scale)
-from .engine import StyleModel
-from .mixer import Mix, Style, combine, render, styles_of
+from .mixer import Mix, Style, combine, render
 from .outputs import write_image
 from .recorder import Recorder, open_microphone
 from .sources import LiveSource
@@ -109,9 +108,9 @@ class LiveSession:
     """One live window: reads the source, paints views, handles keys, and feeds the snapshot/recording/camera
     outputs until quit, the source's end, --max-frames or Ctrl-C (which all finish a recording cleanly)."""
 
-    def __init__(self, source: LiveSource, models: list[StyleModel], options: LiveOptions | None = None) -> None:
+    def __init__(self, source: LiveSource, styles: list[Style], options: LiveOptions | None = None) -> None:
         self.source = source
-        self.styles = styles_of(models)
+        self.styles = styles
         self.options = options or LiveOptions()
         self.controls = self.options.controls
         self.index = 0

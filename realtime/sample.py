@@ -9,7 +9,6 @@ machine; about a second to make.
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import cv2
 import numpy as np
 
 from .outputs import atomic_output
+from .paths import cache_dir
 
 VERSION = 1
 WIDTH, HEIGHT, FPS, SECONDS = 640, 360, 24, 6
@@ -144,10 +144,6 @@ def write_sample(path: Path) -> Path:
                 container.mux(audio.encode(frame))
             container.mux(audio.encode(None))
     return path
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stylecast"
 
 
 def sample_clip() -> Path:

@@ -35,6 +35,7 @@ from realtime import catalog  # noqa: E402
 from realtime.bench import Contestant, compare  # noqa: E402
 from realtime.convert import fit  # noqa: E402
 from realtime.engine import StyleModel  # noqa: E402
+from realtime.loader import load_model  # noqa: E402
 from realtime.peers import peer_installed, peer_stylizer  # noqa: E402
 from realtime.providers import session_options  # noqa: E402
 from realtime.sample import sample_clip  # noqa: E402
@@ -133,16 +134,28 @@ def naive_session(path: Path) -> tuple[ort.InferenceSession, str]:
     cast = next(n for n in consumers[transpose.output[0]] if n.op_type == "Cast")
     edge_pad = next(n for n in consumers[cast.output[0]] if n.op_type == "Pad")
     crop = next(n for n in graph.node if n.op_type == "Slice")
+    weights = [i.name for i in graph.input if i.name == "style_weights"]
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "naive.onnx"
-        onnx.utils.extract_model(str(path), str(out), [edge_pad.output[0]], [crop.input[0]])
+        onnx.utils.extract_model(str(path), str(out), [edge_pad.output[0], *weights], [crop.input[0]])
         opts = ort.SessionOptions()  # defaults, as a naive user has them
         opts.log_severity_level = 3
         session = ort.InferenceSession(str(out), sess_options=opts, providers=["CPUExecutionProvider"])
     return session, session.get_inputs()[0].name
 
 
-def naive_stylizer(path: Path, multiple: int = 8, min_size: int = 16) -> Stylizer:
+def style_blend(model: StyleModel) -> np.ndarray | None:
+    """The style weights a loaded model paints with (None for a single-style model)."""
+    return model.style_weights if model.has_weights_input else None
+
+
+def with_weights(feeds: dict[str, np.ndarray], weights: np.ndarray | None) -> dict[str, np.ndarray]:
+    """A multi-style model's feeds also carry the style blend being measured."""
+    return feeds if weights is None else {**feeds, "style_weights": weights}
+
+
+def naive_stylizer(path: Path, weights: np.ndarray | None = None, multiple: int = 8, min_size: int = 16
+                   ) -> Stylizer:
     session, input_name = naive_session(path)
 
     def run(frame: Frame) -> Frame:
@@ -151,7 +164,7 @@ def naive_stylizer(path: Path, multiple: int = 8, min_size: int = 16) -> Stylize
         ph = max(-(-h // multiple) * multiple, min_size) - h
         pw = max(-(-w // multiple) * multiple, min_size) - w
         x = np.pad(x, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="edge")
-        y = session.run(None, {input_name: x})[0][0, :, :h, :w]
+        y = session.run(None, with_weights({input_name: x}, weights))[0][0, :, :h, :w]
         return np.clip(y, 0, 255).round().astype(np.uint8).transpose(1, 2, 0).copy()
     return run
 
@@ -173,14 +186,15 @@ def sequential_fps(clip: Path, stylize: Stylizer, size: tuple[int, int], frames:
 
 # ---- levers ---------------------------------------------------------------------------------------------------
 
-def session_stylizer(path: Path, level: ort.GraphOptimizationLevel, threads: int) -> Stylizer:
+def session_stylizer(path: Path, level: ort.GraphOptimizationLevel, threads: int,
+                     weights: np.ndarray | None = None) -> Stylizer:
     opts = session_options(threads)
     opts.graph_optimization_level = level
     session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-    return lambda frame: session.run(None, {"frame": frame[None]})[0][0]
+    return lambda frame: session.run(None, with_weights({"frame": frame[None]}, weights))[0][0]
 
 
-def int8_model(path: Path, calibration: list[Frame], out: Path) -> Path:
+def int8_model(path: Path, calibration: list[Frame], out: Path, weights: np.ndarray | None = None) -> Path:
     """Static int8 (QDQ, per-channel weights, VNNI-friendly u8 activations) of every Conv, calibrated on frames."""
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -191,7 +205,7 @@ def int8_model(path: Path, calibration: list[Frame], out: Path) -> Path:
 
         def get_next(self) -> dict | None:
             frame = next(self.it, None)
-            return None if frame is None else {"frame": frame[None]}
+            return None if frame is None else with_weights({"frame": frame[None]}, weights)
 
     prepared = out.with_suffix(".pre.onnx")
     quant_pre_process(str(path), str(prepared), skip_symbolic_shape=True)
@@ -244,7 +258,7 @@ def main() -> int:
     width, height = (int(v) for v in args.size.lower().split("x"))
     size = (width, height)
     names = args.models.split(",") if args.models else [e.name for e in catalog.installed()]
-    models = [StyleModel(catalog.resolve(n), device="cpu", threads=args.threads) for n in names]
+    models = [load_model(n, "cpu", args.threads) for n in names]
     clip = sample_clip()
     frames = clip_frames(clip, size, 8)
     frame = frames[3]
@@ -274,7 +288,7 @@ def main() -> int:
     print("| model | naive fps | stylecast fps | speed-up | max |diff| of outputs |")
     print("|---|---:|---:|---:|---:|")
     for model in models:
-        naive = naive_stylizer(model.path)
+        naive = naive_stylizer(model.path, style_blend(model))
         diff = int(np.abs(naive(frame).astype(np.int16) - model.run(frame).astype(np.int16)).max())
         naive_runs, ours_runs = [], []
         for _ in range(3):
@@ -295,14 +309,16 @@ def main() -> int:
         for model in models:
             candidates: dict[str, Stylizer] = {f"shipped (ORT_ENABLE_ALL, {args.threads} threads)": model.run}
             for label, level in levels.items():
-                candidates[label] = session_stylizer(model.path, level, args.threads)
+                candidates[label] = session_stylizer(model.path, level, args.threads, style_blend(model))
             if args.threads > 1:
-                candidates["1 thread"] = session_stylizer(model.path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL, 1)
+                candidates["1 thread"] = session_stylizer(model.path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL, 1,
+                                                          style_blend(model))
             candidates["half internal resolution + bicubic upscale"] = internal_resolution(model, 2.0)
             if not args.quick:
-                quantized = int8_model(model.path, frames, Path(scratch) / f"{model.name}.int8.onnx")
+                scratch_file = Path(scratch) / f"{model.name.replace('/', '-')}.int8.onnx"
+                quantized = int8_model(model.path, frames, scratch_file, style_blend(model))
                 candidates["int8 QDQ per-channel (Conv)"] = session_stylizer(
-                    quantized, ort.GraphOptimizationLevel.ORT_ENABLE_ALL, args.threads)
+                    quantized, ort.GraphOptimizationLevel.ORT_ENABLE_ALL, args.threads, style_blend(model))
             reference = model.run(frame).astype(np.int16)
             for label, (ms, ratio) in interleaved_ms(candidates, frame, args.repeats).items():
                 diff = np.abs(candidates[label](frame).astype(np.int16) - reference).mean()

@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from realtime import catalog  # noqa: E402
 from realtime.cli import parse_size, positive_int, resolve_size  # noqa: E402
-from realtime.engine import StyleModel  # noqa: E402
+from realtime.loader import load_model  # noqa: E402
 from realtime.flicker import FlickerReport, measure  # noqa: E402
 from realtime.sample import sample_clip  # noqa: E402
 from realtime.stabilizer import DEFAULT_STRENGTH, Stabilizer  # noqa: E402
@@ -95,7 +95,7 @@ def main() -> int:
     p.add_argument("--strip-start", type=int, default=126, help="first frame of the strip (default: the fox's "
                                                                      "fastest motion)")
     args = p.parse_args()
-    model = StyleModel(catalog.resolve(args.style or catalog.default_style()), "cpu", args.threads)
+    model = load_model(args.style or catalog.default_style(), "cpu", args.threads)
     print(f"model {model.path.name} on {model.placement}; warping error = masked MSE, intensities in [0, 1]; "
           f"stabilizer strength {args.strength}")
     reports = []

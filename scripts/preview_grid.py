@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from realtime import catalog  # noqa: E402
 from realtime.engine import StyleModel  # noqa: E402
+from realtime.loader import load_model  # noqa: E402
 from realtime.sample import frames as sample_frames  # noqa: E402
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "assets" / "content" / "kodak24"
@@ -58,7 +59,7 @@ def main() -> int:
     photos = [cv2.imread(str(KODAK / name)) for name in HELD_OUT_KODAK if (KODAK / name).is_file()]
     photos.append(sample_frames()[60])
     names = args.models.split(",") if args.models else [e.name for e in catalog.installed()]
-    models = [StyleModel(catalog.resolve(n), device="cpu") for n in names]
+    models = [load_model(n, "cpu") for n in names]
     rows = []
     for photo in photos:
         small = tile(photo, args.height)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from realtime import catalog  # noqa: E402
 from realtime.cli import positive_int  # noqa: E402
-from realtime.engine import StyleModel  # noqa: E402
+from realtime.loader import load_styles  # noqa: E402
 from realtime.live import LiveOptions, LiveSession  # noqa: E402
 from realtime.sample import sample_clip  # noqa: E402
 from realtime.sources import LiveSource  # noqa: E402
@@ -126,14 +126,14 @@ def summarize(samples: list[Sample], warmup: float) -> tuple[list[str], bool]:
 
 def soak(args: argparse.Namespace, record_dir: Path) -> int:
     names = [n.strip() for n in args.styles.split(",")] if args.styles else [catalog.default_style()]
-    models = [StyleModel(catalog.resolve(n), args.device, args.threads) for n in names]
+    styles = load_styles(names, args.device, args.threads)
     source_path = args.source or sample_clip()
     every = args.every or max(10, args.minutes * 60 / 30)
     options = LiveOptions(snapshot_dir=record_dir, record_dir=record_dir, record=args.record, overlay=True)
     with LiveSource(str(source_path), loop=True) as source:
-        session = LiveSession(source, models, options)
+        session = LiveSession(source, styles, options)
         print(f"soak: {args.minutes:g} min on {source_path} (looping, {source.fps:.0f} fps) with "
-              f"{', '.join(m.name for m in models)} on {models[0].placement}; sample every {every:g} s, warm-up "
+              f"{', '.join(s.name for s in styles)} on {styles[0].model.placement}; sample every {every:g} s, warm-up "
               f"{args.warmup:g} s", flush=True)
         sampler = Sampler(session, source, every, args.minutes * 60)
         sampler.start()

