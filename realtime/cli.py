@@ -358,7 +358,11 @@ def cmd_models(args: argparse.Namespace) -> int:
     for entry in entries:
         try:
             info = catalog.read_info(entry.path)
-            credits = "; ".join(s.describe() for s in info.styles)
+            chosen = [s for s in info.styles if s.name == entry.style] if entry.style else info.styles
+            if len(chosen) > 1:
+                credits = f"{len(chosen)} styles, blendable: {', '.join(s.name for s in chosen)}"
+            else:
+                credits = "; ".join(s.describe() for s in chosen)
             detail = f"{entry.tier or info.variant}, trained at {info.train_size}px" if info.train_size else entry.tier
         except StylecastError as exc:
             credits, detail = f"unusable: {exc}", ""

@@ -1,6 +1,10 @@
-"""The preview grid of models/README.md: the same photos in every installed style, one column per style.
+"""The preview grid of models/README.md: the same photos in every installed style, one row per style.
 
     .venv/bin/python scripts/preview_grid.py -o docs/images/styles-grid.jpg
+    .venv/bin/python scripts/preview_grid.py -o docs/images/blend.jpg --blend paintings-fast/wave,paintings-fast/udnie
+
+``--blend A,B`` draws one photo going from style A to style B in five steps instead, through the live window's
+mixer: inside the network when both styles live in one multi-style model, by mixing outputs otherwise.
 
 Photos: the held-out Kodak images of the shared assets (the only training photos with a licence that allows
 showing them; held out, so no model saw them) when present, and always a frame of the project's own generated
@@ -20,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from realtime import catalog  # noqa: E402
 from realtime.engine import StyleModel  # noqa: E402
-from realtime.loader import load_model  # noqa: E402
+from realtime.loader import load_model, load_styles  # noqa: E402
+from realtime.mixer import render  # noqa: E402
 from realtime.sample import frames as sample_frames  # noqa: E402
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "assets" / "content" / "kodak24"
@@ -50,23 +55,47 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
     return out
 
 
+def shown_by_default() -> list[str]:
+    """Every installed style, each once: a whole multi-style model is shown through its per-style names."""
+    return [e.name for e in catalog.installed() if e.style or not catalog.read_info(e.path).is_multi_style]
+
+
+def grid(photos: list[np.ndarray], names: list[str]) -> np.ndarray:
+    models = [load_model(n, "cpu") for n in names]
+    rows = [cv2.hconcat([label(photo, "photo" if i == 0 else "") for i, photo in enumerate(photos)])]
+    for model in models:
+        rows.append(cv2.hconcat([label(stylize(model, photo), model.name) for photo in photos]))
+    return cv2.vconcat(rows)
+
+
+def blend_strip(photo: np.ndarray, pair: list[str], steps: int = 5) -> np.ndarray:
+    a, b = load_styles(pair, "cpu")
+    big = cv2.resize(photo, (photo.shape[1] * 2, photo.shape[0] * 2), interpolation=cv2.INTER_CUBIC)
+    cells = [label(photo, "photo")]
+    for i in range(steps):
+        w = i / (steps - 1)
+        painted = render(big, {a: 1 - w, b: w})
+        small = cv2.resize(painted, (photo.shape[1], photo.shape[0]), interpolation=cv2.INTER_AREA)
+        cells.append(label(small, f"{a.name} {round(100 * (1 - w))}%" if w < 0.5 else f"{b.name} {round(100 * w)}%"))
+    return cv2.hconcat(cells)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-o", "--output", type=Path, required=True)
-    parser.add_argument("--height", type=int, default=240, help="tile height in pixels (default 240)")
-    parser.add_argument("--models", help="comma-separated styles (default: every installed model)")
+    parser.add_argument("--height", type=int, default=180, help="tile height in pixels (default 180)")
+    parser.add_argument("--models", help="comma-separated styles (default: every installed style)")
+    parser.add_argument("--blend", help="two comma-separated styles: one photo blended from the first to the second")
     args = parser.parse_args()
     photos = [cv2.imread(str(KODAK / name)) for name in HELD_OUT_KODAK if (KODAK / name).is_file()]
     photos.append(sample_frames()[60])
-    names = args.models.split(",") if args.models else [e.name for e in catalog.installed()]
-    models = [load_model(n, "cpu") for n in names]
-    rows = []
-    for photo in photos:
-        small = tile(photo, args.height)
-        cells = [label(small, "photo")] + [label(stylize(m, small), m.name) for m in models]
-        rows.append(cv2.hconcat(cells))
-    cv2.imwrite(str(args.output), cv2.vconcat(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])
-    print(f"wrote {args.output}: {len(photos)} photos x {len(models)} styles")
+    tiles = [tile(photo, args.height) for photo in photos]
+    if args.blend:
+        image = blend_strip(tiles[0], [n.strip() for n in args.blend.split(",")][:2])
+    else:
+        image = grid(tiles, args.models.split(",") if args.models else shown_by_default())
+    cv2.imwrite(str(args.output), image, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    print(f"wrote {args.output}")
     return 0
 
 

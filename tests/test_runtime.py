@@ -148,7 +148,8 @@ def test_models_lists_styles_with_credits(cli_env) -> None:
     result = run_cli(cli_env, "models")
     assert result.returncode == 0, result.stderr
     assert "red tint, stylecast tests (2026), CC0" in result.stdout
-    assert "duo" in result.stdout
+    duo = next(line for line in result.stdout.splitlines() if line[2:].startswith("duo "))
+    assert "2 styles, blendable: red, blue" in duo
 
 
 def test_runtime_needs_no_torch(cli_env, tmp_path: Path) -> None:

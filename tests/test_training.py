@@ -110,6 +110,42 @@ def test_resume_continues_the_same_loss_curve(data: dict[str, Path], tmp_path: P
         assert resumed[step] == pytest.approx(whole[step], rel=1e-4), step
 
 
+def test_divergence_guard_ignores_hard_batches_and_catches_a_blow_up() -> None:
+    from training.divergence import DivergenceGuard
+
+    rng = np.random.default_rng(0)
+    guard = DivergenceGuard()
+    steady = 3 + rng.normal(0, 0.4, 400)
+    steady[::37] = 40  # one hard batch now and then, as a near-flat crop gives
+    assert all(guard.diverged(float(v)) is None for v in steady)
+    # The shipped six-painting run: from ~3 to thousands within a few dozen steps, and it stays there.
+    flags = [guard.diverged(float(v)) for v in 10 ** rng.uniform(2, 5, 20)]
+    assert flags[-1] is not None and flags[-1] > 10 and flags.index(next(f for f in flags if f)) <= 12
+
+
+def test_a_diverging_run_stops_and_names_the_last_good_checkpoint(data: dict[str, Path], tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from training import trainer as trainer_module
+
+    class BlowsUpAt25:
+        window = 5
+
+        def __init__(self) -> None:
+            self.steps = 0
+
+        def diverged(self, loss: float) -> float | None:
+            self.steps += 1
+            return 1000.0 if self.steps == 25 else None
+
+    monkeypatch.setattr(trainer_module, "DivergenceGuard", BlowsUpAt25)
+    with pytest.raises(StylecastError) as failure:
+        train(data, tmp_path / "ckpt", steps=40)
+    message = str(failure.value)
+    assert "diverged at step 25" in message and "after step 20 may be damaged" in message
+    assert f"stylecast export {tmp_path / 'ckpt' / 'step_0000020.pt'}" in message
+    assert checkpoint.load_latest(tmp_path / "ckpt")[0]["step"] == 20  # nothing saved after the blow-up
+
+
 def test_corrupt_checkpoint_is_detected_and_skipped(data: dict[str, Path], tmp_path: Path) -> None:
     ckpt = tmp_path / "ckpt"
     train(data, ckpt, steps=4, checkpoint_every=2)  # checkpoints at 2 and 4

@@ -62,6 +62,12 @@ def save(folder: Path, step: int, state: dict[str, Any]) -> Path:
     return path
 
 
+def newest_before(folder: Path, step: int) -> Path | None:
+    """The newest recorded checkpoint saved at or before ``step`` (None if there is none)."""
+    earlier = [e for e in _read_manifest(folder) if e["step"] <= step and (folder / e["file"]).is_file()]
+    return folder / max(earlier, key=lambda e: e["step"])["file"] if earlier else None
+
+
 def load_file(path: Path, expected_sha256: str | None = None) -> dict[str, Any]:
     """Load one checkpoint file; raise StylecastError if it is damaged or not a checkpoint."""
     if not path.is_file():

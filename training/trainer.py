@@ -27,6 +27,7 @@ from realtime.errors import StylecastError
 
 from . import checkpoint
 from .data import CropSampler, load_rgb, resize_long_side, split_images, to_unit
+from .divergence import DivergenceGuard
 from .distill import DistillLoss, DistillTerms, OnnxTeacher, check_teacher
 from .losses import PerceptualLoss, StyleTargets
 from .network import StyleNet, build_network
@@ -199,6 +200,7 @@ class Trainer:
         per_rank = r.batch_size // d.world
         result = TrainResult(checkpoint_dir=self.checkpoint_dir, losses=self.losses)
         step = self.start_step
+        guard = DivergenceGuard()
         bar = tqdm(total=r.steps, initial=step, disable=not (d.main and self.progress), unit="step",
                    dynamic_ncols=True)
         started = time.perf_counter()
@@ -228,6 +230,9 @@ class Trainer:
                 logged = self._reduce(torch.stack([loss.detach(), *(t.mean().detach() for t in named.values())]), d)
                 if not math.isfinite(float(logged[0])):
                     raise StylecastError(f"loss became {float(logged[0])} at step {step}; lower --lr or the weights")
+                jump = guard.diverged(float(logged[0]))
+                if jump is not None:
+                    raise StylecastError(self._divergence_message(step, jump, guard.window))
                 result.losses[step] = float(logged[0])
                 bar.update(1)
                 values = dict(zip(("total", *named), logged.tolist()))
@@ -269,6 +274,13 @@ class Trainer:
         loss_fn = PerceptualLoss(vgg, r.losses, [t.to(self.device) for t in style_targets(r)]).to(self.device)
         loss_fn.content_scale = loss_fn.content_energy(sampler.batch(CALIBRATION_STEP, 16).to(self.device))
         return loss_fn
+
+    def _divergence_message(self, step: int, jump: float, window: int) -> str:
+        good = checkpoint.newest_before(self.checkpoint_dir, step - window)
+        keep = f"the newest checkpoint from before it is {good} (export it: stylecast export {good})" if good \
+            else "no checkpoint predates it"
+        return (f"the loss diverged at step {step} (the median of the last {window} steps is {jump:.0f}x the level "
+                f"before); checkpoints after step {step - window} may be damaged and {keep}; retrain with a lower --lr")
 
     def _stop_agreed(self, stop: StopRequest, d: Dist) -> bool:
         """True when any rank was asked to stop, so all ranks leave the loop at the same step."""
