@@ -49,9 +49,13 @@ def stylize(model: StyleModel, photo: np.ndarray) -> np.ndarray:
 
 
 def label(image: np.ndarray, text: str) -> np.ndarray:
+    """A caption bar on top; the font shrinks until long style names fit the tile."""
     out = image.copy()
+    scale = 0.5
+    while scale > 0.3 and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > out.shape[1] - 10:
+        scale -= 0.02
     cv2.rectangle(out, (0, 0), (out.shape[1], 22), (0, 0, 0), -1)
-    cv2.putText(out, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(out, text, (5, 16), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
     return out
 
 
