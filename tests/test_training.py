@@ -355,6 +355,17 @@ def test_eval_scores_the_style_of_a_multi_style_model_named_like_the_painting(ti
         model_candidate("duo", painting="wave")
 
 
+def test_models_trained_differently_share_one_gatys_optimum() -> None:
+    """The optimum (minutes per photo) depends on the perceptual objective only, not on distillation or
+    stability terms, so a quality model and its distilled fast model are scored against the same picture."""
+    from training.evaluate import gatys_objective
+
+    plain = LossWeights(style=5.0)
+    distilled = LossWeights(style=5.0, distill_pixel=2.0, distill_style=2.0, stability=1.0)
+    assert gatys_objective(plain) == gatys_objective(distilled)
+    assert gatys_objective(plain) != gatys_objective(LossWeights(style=10.0))
+
+
 def test_export_and_eval_commands_from_a_checkpoint(data: dict[str, Path], tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:

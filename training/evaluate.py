@@ -104,12 +104,20 @@ def cache_dir() -> Path:
     return base / "stylecast" / "gatys"
 
 
+def gatys_objective(objective: LossWeights) -> LossWeights:
+    """The part of a model's training objective that defines its Gatys optimum: the perceptual weights and layers.
+    Training-only terms (distillation, stability) are reset, so models that differ only in how they were trained
+    share one optimum (and one cache entry) per photo."""
+    return LossWeights(content=objective.content, style=objective.style, tv=objective.tv,
+                       content_layer=objective.content_layer, style_layers=objective.style_layers)
+
+
 def _optimum(photo_path: Path, photo: torch.Tensor, style_path: Path, objective: LossWeights, style_size: int,
              steps: int, target: PerceptualLoss, vgg_id: str) -> torch.Tensor:
     key = hashlib.sha256(json.dumps({
         "photo": hashlib.sha256(photo_path.read_bytes()).hexdigest(),
         "style": hashlib.sha256(style_path.read_bytes()).hexdigest(), "shape": list(photo.shape),
-        "objective": asdict(objective), "style_size": style_size, "steps": steps, "vgg": vgg_id, "v": 1,
+        "objective": asdict(objective), "style_size": style_size, "steps": steps, "vgg": vgg_id, "v": 2,
     }, sort_keys=True).encode()).hexdigest()[:32]
     path = cache_dir() / f"{key}.npy"
     if path.is_file():
@@ -140,13 +148,13 @@ def evaluate(candidates: list[Candidate], style_image: Path, content_dir: Path, 
     for path in tqdm(held_out[:images], desc="scoring (models, then the Gatys optimum)", unit="photo"):
         photo = to_unit(resize_long_side(load_rgb(path), size))
         for c in candidates:
-            key = (c.objective, c.style_size)
+            key = (gatys_objective(c.objective), c.style_size)
             if key not in measures:
                 style = to_unit(load_rgb(style_image, max_side=c.style_size))
-                measures[key] = (PerceptualLoss(vgg, c.objective, [style]),
-                                 PerceptualLoss(vgg, replace(c.objective, content=1.0, style=1.0, tv=0.0), [style]))
+                measures[key] = (PerceptualLoss(vgg, key[0], [style]),
+                                 PerceptualLoss(vgg, replace(key[0], content=1.0, style=1.0, tv=0.0), [style]))
             target, measure = measures[key]
-            optimum = _optimum(path, photo, style_image, c.objective, c.style_size, gatys_steps, target, vgg_id)
+            optimum = _optimum(path, photo, style_image, key[0], c.style_size, gatys_steps, target, vgg_id)
             stylized = _run(c.stylize, photo)
             results[c.label].append(PhotoResult(path.name, _scores(measure, stylized, photo),
                                                 _scores(measure, optimum, photo)))
