@@ -60,8 +60,15 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
 
 
 def shown_by_default() -> list[str]:
-    """Every installed style, each once: a whole multi-style model is shown through its per-style names."""
-    return [e.name for e in catalog.installed() if e.style or not catalog.read_info(e.path).is_multi_style]
+    """Every installed style: a multi-style model contributes one row per style (``MODEL/STYLE``)."""
+    names = []
+    for entry in catalog.installed():
+        info = catalog.read_info(entry.path)
+        if entry.style or not info.is_multi_style:
+            names.append(entry.name)
+        else:
+            names += [f"{entry.name}/{style.name}" for style in info.styles]
+    return names
 
 
 def grid(photos: list[np.ndarray], names: list[str]) -> np.ndarray:
