@@ -47,7 +47,8 @@ def _shipped() -> tuple[list[CatalogEntry], str | None]:
         return [], None
     try:
         data = json.loads(catalog.read_text())
-        entries = [CatalogEntry(m["name"], folder / m["file"], m.get("tier", ""), m.get("style", "")) for m in data["models"]]
+        entries = [CatalogEntry(m["name"], folder / m["file"], m.get("tier", ""), m.get("style", ""))
+                   for m in data["models"]]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise StylecastError(f"shipped catalog {catalog} is damaged ({exc})") from None
     return entries, data.get("default")
@@ -98,11 +99,11 @@ def lookup(style: str) -> CatalogEntry:
     """A style name, ``MODEL/STYLE`` (one style of a multi-style model) or a path to an .onnx file -> its entry.
 
     Names win over paths, so ``paintings/wave`` means the shipped model's style even if such a folder exists."""
-    for entry in installed():
-        if entry.name == style:
-            return entry
+    by_name = {e.name: e for e in installed()}
+    if style in by_name:
+        return by_name[style]
     model, _, inner = style.rpartition("/")
-    whole = _whole_model(model) if inner and not style.endswith(".onnx") else None
+    whole = _whole_model(model, by_name) if inner and not style.endswith(".onnx") else None
     if whole is not None:
         return CatalogEntry(style, whole.path, whole.tier, inner)
     candidate = Path(style)
@@ -110,15 +111,14 @@ def lookup(style: str) -> CatalogEntry:
         if not candidate.is_file():
             raise StylecastError(f"model file not found: {style}")
         return CatalogEntry(candidate.stem, candidate)
-    names = ", ".join(e.name for e in installed()) or "none"
-    raise StylecastError(f"unknown style {style!r}; installed: {names}")
+    raise StylecastError(f"unknown style {style!r}; installed: {', '.join(by_name) or 'none'}")
 
 
-def _whole_model(name: str) -> CatalogEntry | None:
+def _whole_model(name: str, by_name: dict[str, CatalogEntry]) -> CatalogEntry | None:
     """The model that ``name`` (an installed name or an existing .onnx file) denotes as a whole, if any."""
-    for entry in installed():
-        if entry.name == name:
-            return CatalogEntry(entry.path.stem, entry.path, entry.tier) if entry.style else entry
+    entry = by_name.get(name)
+    if entry is not None:
+        return CatalogEntry(entry.path.stem, entry.path, entry.tier) if entry.style else entry
     path = Path(name)
     return CatalogEntry(path.stem, path) if path.suffix == ".onnx" and path.is_file() else None
 

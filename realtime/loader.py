@@ -41,9 +41,10 @@ def load_styles(names: list[str], device: str = "auto", threads: int | None = No
     models: dict[Path, StyleModel] = {}
     styles: list[Style] = []
     for entry in entries:
-        model = models.get(entry.path.resolve())
-        if model is None:
-            model = models[entry.path.resolve()] = StyleModel(entry.path, device, threads, gpu)
+        key = entry.path.resolve()
+        if key not in models:
+            models[key] = StyleModel(entry.path, device, threads, gpu)
+        model = models[key]
         if entry.style:
             styles.append(Style(model, model.style_index(entry.style), entry.name))
         else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -23,7 +24,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from realtime import catalog  # noqa: E402
-from realtime.engine import StyleModel  # noqa: E402
 from realtime.loader import load_model, load_styles  # noqa: E402
 from realtime.mixer import render  # noqa: E402
 from realtime.sample import frames as sample_frames  # noqa: E402
@@ -42,10 +42,10 @@ def tile(image: np.ndarray, height: int) -> np.ndarray:
     return np.ascontiguousarray(resized[y:y + height, x:x + width])
 
 
-def stylize(model: StyleModel, photo: np.ndarray) -> np.ndarray:
+def stylize(paint: Callable[[np.ndarray], np.ndarray], photo: np.ndarray) -> np.ndarray:
     """Painted at twice the tile size and shrunk, so strokes look as they do on a 640x480 video frame."""
     big = cv2.resize(photo, (photo.shape[1] * 2, photo.shape[0] * 2), interpolation=cv2.INTER_CUBIC)
-    return cv2.resize(model.run(big), (photo.shape[1], photo.shape[0]), interpolation=cv2.INTER_AREA)
+    return cv2.resize(paint(big), (photo.shape[1], photo.shape[0]), interpolation=cv2.INTER_AREA)
 
 
 def label(image: np.ndarray, text: str) -> np.ndarray:
@@ -75,19 +75,17 @@ def grid(photos: list[np.ndarray], names: list[str]) -> np.ndarray:
     models = [load_model(n, "cpu") for n in names]
     rows = [cv2.hconcat([label(photo, "photo" if i == 0 else "") for i, photo in enumerate(photos)])]
     for model in models:
-        rows.append(cv2.hconcat([label(stylize(model, photo), model.name) for photo in photos]))
+        rows.append(cv2.hconcat([label(stylize(model.run, photo), model.name) for photo in photos]))
     return cv2.vconcat(rows)
 
 
 def blend_strip(photo: np.ndarray, pair: list[str], steps: int = 5) -> np.ndarray:
     a, b = load_styles(pair, "cpu")
-    big = cv2.resize(photo, (photo.shape[1] * 2, photo.shape[0] * 2), interpolation=cv2.INTER_CUBIC)
     cells = [label(photo, "photo")]
     for i in range(steps):
         w = i / (steps - 1)
-        painted = render(big, {a: 1 - w, b: w})
-        small = cv2.resize(painted, (photo.shape[1], photo.shape[0]), interpolation=cv2.INTER_AREA)
-        cells.append(label(small, f"{a.name} {round(100 * (1 - w))}%" if w < 0.5 else f"{b.name} {round(100 * w)}%"))
+        painted = stylize(lambda frame: render(frame, {a: 1 - w, b: w}), photo)
+        cells.append(label(painted, f"{a.name} {round(100 * (1 - w))}%" if w < 0.5 else f"{b.name} {round(100 * w)}%"))
     return cv2.hconcat(cells)
 
 

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from realtime.catalog import lookup
 from realtime.loader import open_entry
+from realtime.paths import cache_dir
 from realtime.errors import StylecastError
 
 from .data import load_rgb, resize_long_side, split_images, to_unit
@@ -99,9 +100,9 @@ def _scores(measure: PerceptualLoss, image: torch.Tensor, content: torch.Tensor)
     return Scores(content=float(terms.content), style=float(terms.style))
 
 
-def cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "stylecast" / "gatys"
+def gatys_cache_dir() -> Path:
+    """Gatys optima, reused across eval runs (minutes per photo to compute)."""
+    return cache_dir() / "gatys"
 
 
 def gatys_objective(objective: LossWeights) -> LossWeights:
@@ -119,7 +120,7 @@ def _optimum(photo_path: Path, photo: torch.Tensor, style_path: Path, objective:
         "style": hashlib.sha256(style_path.read_bytes()).hexdigest(), "shape": list(photo.shape),
         "objective": asdict(objective), "style_size": style_size, "steps": steps, "vgg": vgg_id, "v": 2,
     }, sort_keys=True).encode()).hexdigest()[:32]
-    path = cache_dir() / f"{key}.npy"
+    path = gatys_cache_dir() / f"{key}.npy"
     if path.is_file():
         try:
             return torch.from_numpy(np.load(path, allow_pickle=False).astype(np.float32))
