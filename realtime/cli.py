@@ -18,6 +18,7 @@ from typing import Iterator
 
 from . import __version__, catalog
 from .controls import STROKE_SCALE_MAX, STROKE_SCALE_MIN, describe_keys
+from .device_choices import CUDNN_ALGOS, DEVICES, PRECISIONS
 from .errors import StylecastError
 
 EXAMPLES = """\
@@ -104,17 +105,17 @@ def non_negative_int(text: str) -> int:
 
 
 def _add_runtime_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", choices=("auto", "cuda", "tensorrt", "cpu"), default="auto",
+    p.add_argument("--device", choices=DEVICES, default="auto",
                    help="where the network runs: auto = CUDA when a GPU works, else the CPU; tensorrt = TensorRT "
                         "first (engines cached in ~/.cache/stylecast/trt; the first run of each frame size builds "
                         "one for minutes), CUDA then the CPU for the layers it cannot take; cuda and tensorrt fail "
                         "clearly if they cannot start (default: auto)")
     p.add_argument("--threads", type=positive_int, help="CPU threads for inference (default: all cores)")
     g = p.add_argument_group("GPU (cuda, tensorrt)")
-    g.add_argument("--precision", choices=("fp32", "fp16"),
+    g.add_argument("--precision", choices=PRECISIONS,
                    help="compute precision on the GPU (default: fp16); the CPU always computes fp32, so fp16 with "
                         "--device cpu is an error")
-    g.add_argument("--cudnn-algo", choices=("heuristic", "exhaustive", "default"), default="heuristic",
+    g.add_argument("--cudnn-algo", choices=CUDNN_ALGOS, default="heuristic",
                    help="cuDNN convolution algorithm search: heuristic picks at once (default); exhaustive times "
                         "every algorithm for each new frame size (slow first frames, may pay off on a long video); "
                         "default = cuDNN's fixed choice")

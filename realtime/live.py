@@ -79,6 +79,27 @@ def draw_overlay(image: np.ndarray, lines: list[str]) -> np.ndarray:
     return out
 
 
+def fit_label(text: str, width: int, font: int = cv2.FONT_HERSHEY_SIMPLEX,
+              scales: tuple[float, float] = (0.5, 0.35)) -> tuple[str, float]:
+    """``text`` and a font scale that fit ``width`` pixels: shrunk first, then cut in the middle (".."), so a
+    long name such as ``paintings-fast/the_shipwreck_of_the_minotaur`` stays inside its grid tile and keeps
+    both its model and its painting readable."""
+    largest, smallest = scales
+
+    def fits(t: str, scale: float) -> bool:
+        return cv2.getTextSize(t, font, scale, 1)[0][0] <= width
+
+    scale = largest
+    while scale > smallest and not fits(text, scale):
+        scale = round(scale - 0.05, 2)
+    keep = len(text)
+    shown = text
+    while keep > 2 and not fits(shown, scale):
+        keep -= 1
+        shown = text[:(keep + 1) // 2] + ".." + text[len(text) - keep // 2:]
+    return shown, scale
+
+
 class FpsMeter:
     """Exponentially smoothed frames per second: steady enough to read, quick to follow a style switch."""
 
@@ -290,9 +311,11 @@ class LiveSession:
         if self.controls.grid:
             shown = view.copy()
             cells = grid_cells(min(len(self.styles), GRID_MAX), view.shape[1], view.shape[0])
-            for number, (style, (x, y, _, h)) in enumerate(zip(self.styles, cells), start=1):
-                cv2.putText(shown, f"{number} {style.name}", (x + 6, y + h - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                            (255, 255, 255), 1, cv2.LINE_AA)
+            for number, (style, (x, y, w, h)) in enumerate(zip(self.styles, cells), start=1):
+                text, scale = fit_label(f"{number} {style.name}", w - 12)
+                for colour, thick in (((0, 0, 0), 3), ((255, 255, 255), 1)):  # outlined: readable on any paint
+                    cv2.putText(shown, text, (x + 6, y + h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick,
+                                cv2.LINE_AA)
         return draw_overlay(shown, self.overlay_lines(fps))
 
     def _publish(self, view: np.ndarray, now: float) -> None:

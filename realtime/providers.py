@@ -22,13 +22,11 @@ from typing import Iterator
 import onnxruntime as ort
 
 from .buckets import DEFAULT_STEP, check_step
+from .device_choices import CUDNN_ALGOS, DEVICES, PRECISIONS
 from .errors import StylecastError
 from .fp16 import fp16_compute_bytes
 from .paths import cache_dir
 
-DEVICES = ("auto", "cuda", "tensorrt", "cpu")
-CUDNN_ALGOS = ("heuristic", "exhaustive", "default")
-PRECISIONS = ("fp32", "fp16")
 TENSORRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"

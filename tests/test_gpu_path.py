@@ -3,8 +3,11 @@ compute graph, shape buckets, and the one-line errors when a GPU provider cannot
 
 from __future__ import annotations
 
-import argparse
+import ast
 import functools
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -16,7 +19,6 @@ from onnx import TensorProto, helper, numpy_helper
 
 from realtime import providers
 from realtime.buckets import bucket_size, run_in_bucket
-from realtime.cli import build_parser
 from realtime.contract import INPUT_FRAME, INPUT_STYLE_WEIGHTS, OUTPUT_STYLIZED, ModelInfo, StyleCredit
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
@@ -137,13 +139,21 @@ def test_bad_gpu_options_are_user_errors(options: GpuOptions, words: str) -> Non
         options.check()
 
 
-def test_the_cli_offers_exactly_what_the_providers_accept() -> None:
-    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    image = commands.choices["image"]
-    choices = {a.dest: tuple(a.choices) for a in image._actions if a.choices}
-    assert choices["device"] == providers.DEVICES
-    assert choices["cudnn_algo"] == providers.CUDNN_ALGOS
-    assert choices["precision"] == providers.PRECISIONS
+def test_the_cli_offers_the_device_choices_without_loading_onnxruntime() -> None:
+    """``stylecast --help`` and argument errors must be instant: the parser names every device, precision and
+    cuDNN search the providers accept, yet building it imports neither onnxruntime nor OpenCV."""
+    code = ("import argparse, sys; from realtime.cli import build_parser; "
+            "sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)); "
+            "image = sub.choices['image']; "
+            "print({a.dest: list(a.choices) for a in image._actions if a.choices}); "
+            "print(sorted(m for m in ('onnxruntime', 'cv2', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}).stdout.splitlines()
+    choices = ast.literal_eval(out[0])
+    assert tuple(choices["device"]) == providers.DEVICES
+    assert tuple(choices["cudnn_algo"]) == providers.CUDNN_ALGOS
+    assert tuple(choices["precision"]) == providers.PRECISIONS
+    assert out[1] == "[]"
 
 
 class FakeSession:

@@ -283,3 +283,20 @@ def test_recording_finishes_when_the_source_ends(cli_env, still_clip: Path, disp
     frames = int(stopped.rsplit("(", 1)[1].split()[0])
     assert recording_path(stopped) == started and len(decoded_frames(started)) == frames
     assert 5 <= frames <= 20, frames  # the clip lasts one second at 10 fps
+
+
+@pytest.mark.parametrize("width", [213, 120, 70])
+def test_grid_labels_fit_their_tiles_and_keep_both_ends(width: int) -> None:
+    """The live grid names each tile; a long MODEL/STYLE name must not run into the next tile, and what is shown
+    still says which key, which model and which painting (the shortened middle is marked "..")."""
+    from realtime.live import fit_label
+
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    short, scale = fit_label("1 starry_night", width)
+    assert short == "1 starry_night" and cv2.getTextSize(short, font, scale, 1)[0][0] <= width
+    name = "7 paintings-fast/the_shipwreck_of_the_minotaur"
+    shown, scale = fit_label(name, width)
+    assert cv2.getTextSize(shown, font, scale, 1)[0][0] <= width
+    assert shown.startswith("7 p") and shown.endswith("taur") and (shown == name or ".." in shown)
+    if width < 150:
+        assert shown != name  # these tiles are too narrow for the whole name even at the smallest size

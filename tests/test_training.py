@@ -110,6 +110,26 @@ def test_resume_continues_the_same_loss_curve(data: dict[str, Path], tmp_path: P
         assert resumed[step] == pytest.approx(whole[step], rel=1e-4), step
 
 
+def test_resume_may_lower_the_learning_rate_from_the_saved_step_on(data: dict[str, Path], tmp_path: Path) -> None:
+    """A run trained at a constant rate to step 6 and resumed with a schedule that drops the rate at step 6 is the
+    same run as one trained with that schedule from the start; the drop really changes the steps after it; and a
+    schedule that would rewrite the steps already taken is refused."""
+    from realtime.errors import StylecastError
+
+    schedule = ((6, 5e-4),)
+    constant = train(data, tmp_path / "constant", steps=10).result.losses
+    whole = train(data, tmp_path / "whole", steps=10, lr_schedule=schedule).result.losses
+    train(data, tmp_path / "split", steps=6)
+    resumed = train(data, tmp_path / "split", resume=True, steps=10, lr_schedule=schedule)
+    assert resumed.recipe.lr_schedule == schedule
+    for step in range(7, 11):
+        assert resumed.result.losses[step] == pytest.approx(whole[step], rel=1e-4), step
+    assert [whole[s] for s in range(1, 7)] == pytest.approx([constant[s] for s in range(1, 7)], rel=1e-4)
+    assert whole[10] != pytest.approx(constant[10], rel=1e-3)
+    with pytest.raises(StylecastError, match="before step 10"):
+        train(data, tmp_path / "split", resume=True, steps=12, lr_schedule=((3, 1e-4),))
+
+
 def test_divergence_guard_ignores_hard_batches_and_catches_a_blow_up() -> None:
     from training.divergence import DivergenceGuard
 
@@ -397,6 +417,8 @@ def test_export_and_eval_commands_from_a_checkpoint(data: dict[str, Path], tmp_p
     # depends on the VGG: with the seeded random stand-in used where the shared assets are absent they need not.)
     for name in ("exported", "better"):
         assert scores[name]["optimum_style"] < scores[name]["style"] and scores[name]["style_ratio"] > 1
+        # The weighted objective the optimum minimises: a network is further from it than the optimum itself.
+        assert scores[name]["objective_ratio"] > 1
     cached = sorted((tmp_path / "cache" / "stylecast" / "gatys").glob("*.npy"))
     assert len(cached) == 2  # one optimum per photo, shared by both models
     stamps = [p.stat().st_mtime_ns for p in cached]

@@ -14,7 +14,7 @@ from pathlib import Path
 from realtime.errors import StylecastError
 
 from .network import KINDS
-from .recipe import StyleSpec, load_recipe
+from .recipe import StyleSpec, load_recipe, lr_schedule
 
 TRAIN_EXAMPLES = """\
 examples:
@@ -35,6 +35,13 @@ def _size_pair(text: str) -> tuple[int, int, int]:
     if len(parts) != 3 or min(parts) <= 0:
         raise argparse.ArgumentTypeError("expected three positive channel counts, e.g. 32,64,128")
     return parts[0], parts[1], parts[2]
+
+
+def _lr_schedule(text: str) -> tuple[tuple[int, float], ...]:
+    try:
+        return lr_schedule([item.split(":") for item in text.split(",")])
+    except StylecastError as exc:
+        raise argparse.ArgumentTypeError(f"expected STEP:LR[,STEP:LR], e.g. 2800:3e-4 ({exc})") from None
 
 
 def _positive(text: str) -> int:
@@ -68,6 +75,9 @@ def train_parser() -> argparse.ArgumentParser:
     g.add_argument("--size", type=_positive, help="training crop side (pixels)")
     g.add_argument("--style-size", type=_positive, help="long side of the painting: sets the stroke scale")
     g.add_argument("--lr", type=float)
+    g.add_argument("--lr-schedule", type=_lr_schedule, metavar="STEP:LR[,STEP:LR]",
+                   help="from STEP on, train at LR (e.g. 2800:3e-4); with --resume it may change from the saved "
+                        "step on, so a run that plateaus or would diverge at a constant rate can go on lower")
     g.add_argument("--seed", type=int)
     g.add_argument("--content-weight", type=float)
     g.add_argument("--style-weight", type=float)
@@ -105,7 +115,7 @@ def run_train(argv: list[str]) -> int:
     recipe = recipe.with_overrides(**{
         "content_dir": str(args.content_dir) if args.content_dir else None,
         "steps": args.steps, "batch_size": args.batch_size, "size": args.size, "style_size": args.style_size,
-        "lr": args.lr, "seed": args.seed, "checkpoint_every": args.checkpoint_every,
+        "lr": args.lr, "lr_schedule": args.lr_schedule, "seed": args.seed, "checkpoint_every": args.checkpoint_every,
         "preview_every": args.preview_every, "amp": args.amp,
         "losses.content": args.content_weight, "losses.style": args.style_weight, "losses.tv": args.tv_weight,
         "losses.stability": args.stability_weight,

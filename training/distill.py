@@ -67,17 +67,22 @@ class DistillTerms:
         return terms if self.style is None else {**terms, "style": self.style}
 
 
+@dataclass
+class StyleTerm:
+    """The optional style term of a distillation: the paintings' Gram targets and how much they weigh."""
+
+    weight: float
+    targets: StyleTargets
+
+
 class DistillLoss(nn.Module):
     def __init__(self, vgg: VGGFeatures, pixel: float = 1.0, feature: float = 1.0,
-                 style: float = 0.0, style_targets: StyleTargets | None = None) -> None:
+                 style: StyleTerm | None = None) -> None:
         super().__init__()
-        if style > 0 and style_targets is None:
-            raise ValueError("a style weight needs the paintings' style targets")
         self.vgg = vgg
         self.pixel_weight = pixel
         self.feature_weight = feature
-        self.style_weight = style
-        self.style_targets = style_targets if style > 0 else None
+        self.style = style
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor,
                 style_index: torch.Tensor | None = None) -> DistillTerms:
@@ -85,13 +90,13 @@ class DistillLoss(nn.Module):
         pixel = (student.float() - teacher.float()).abs().mean((1, 2, 3)) / contrast
         with torch.no_grad():
             target = self.vgg(teacher, (FEATURE_LAYER,))[FEATURE_LAYER]
-        layers = (FEATURE_LAYER,) if self.style_targets is None else \
-            tuple(dict.fromkeys((FEATURE_LAYER, *self.style_targets.layers)))
+        layers = (FEATURE_LAYER,) if self.style is None else \
+            tuple(dict.fromkeys((FEATURE_LAYER, *self.style.targets.layers)))
         feats = self.vgg(student, layers)
         terms = DistillTerms(pixel=self.pixel_weight * pixel,
                              feature=self.feature_weight * relative_error(feats[FEATURE_LAYER], target))
-        if self.style_targets is not None:
-            terms.style = self.style_weight * self.style_targets(feats, style_index)
+        if self.style is not None:
+            terms.style = self.style.weight * self.style.targets(feats, style_index)
         return terms
 
 

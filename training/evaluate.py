@@ -4,7 +4,10 @@ For each photo a feed-forward model's output is scored with the unweighted perce
 error at the content layer, mean relative Gram error over the style layers). The same photo is then stylised by
 per-image optimisation (gatys.py) under the model's own training objective; its scores are the ceiling. The
 ratio model/optimum of the style error says how much of the achievable style the network captured (1.0 = all),
-read next to the content ratio (a model can buy style by dropping content, and vice versa).
+read next to the content ratio (a model can buy style by dropping content, and vice versa). The objective ratio
+settles that trade-off in one number: the weighted sum content_weight*content + style_weight*style that the
+optimum minimises, model over optimum, so two models that trade style for content differently are compared on
+the very quantity both (and the optimum) were built to lower.
 
 Several models of one painting (fast and quality tiers, a peer tool) are scored in one run against the same
 optima. Optima are cached on disk (keyed by painting, photo, size, steps and objective), because each one costs a
@@ -42,6 +45,7 @@ DEFAULT_HOLDOUT = 10
 class Scores:
     content: float
     style: float
+    objective: float  # the perceptual part of the training objective: weighted content + weighted style
 
 
 @dataclass(frozen=True)
@@ -94,10 +98,11 @@ def _run(stylize: Callable[[np.ndarray], np.ndarray], rgb: torch.Tensor) -> torc
     return torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1).flip(0).float() / 255.0
 
 
-def _scores(measure: PerceptualLoss, image: torch.Tensor, content: torch.Tensor) -> Scores:
+def _scores(measure: PerceptualLoss, image: torch.Tensor, content: torch.Tensor, weights: LossWeights) -> Scores:
     with torch.no_grad():
         terms = measure(image.unsqueeze(0), content.unsqueeze(0))
-    return Scores(content=float(terms.content), style=float(terms.style))
+    c, s = float(terms.content), float(terms.style)
+    return Scores(content=c, style=s, objective=weights.content * c + weights.style * s)
 
 
 def gatys_cache_dir() -> Path:
@@ -157,8 +162,8 @@ def evaluate(candidates: list[Candidate], style_image: Path, content_dir: Path, 
             target, measure = measures[key]
             optimum = _optimum(path, photo, style_image, key[0], c.style_size, gatys_steps, target, vgg_id)
             stylized = _run(c.stylize, photo)
-            results[c.label].append(PhotoResult(path.name, _scores(measure, stylized, photo),
-                                                _scores(measure, optimum, photo)))
+            results[c.label].append(PhotoResult(path.name, _scores(measure, stylized, photo, key[0]),
+                                                _scores(measure, optimum, photo, key[0])))
     return results
 
 
@@ -168,9 +173,11 @@ def summary(results: list[PhotoResult]) -> dict[str, float]:
     model_content = mean([r.model.content for r in results])
     opt_style = mean([r.optimum.style for r in results])
     opt_content = mean([r.optimum.content for r in results])
+    objective_ratio = mean([r.model.objective for r in results]) / mean([r.optimum.objective for r in results])
     return {"content": model_content, "style": model_style, "optimum_content": opt_content,
             "optimum_style": opt_style, "style_ratio": model_style / opt_style,
-            "content_ratio": model_content / opt_content}
+            "content_ratio": model_content / opt_content,
+            "objective_ratio": objective_ratio}
 
 
 def format_report(label: str, results: list[PhotoResult]) -> str:
@@ -182,16 +189,16 @@ def format_report(label: str, results: list[PhotoResult]) -> str:
     lines.append(f"{'mean':<24} {s['content']:8.3f} {s['style']:8.4f} {s['optimum_content']:12.3f} "
                  f"{s['optimum_style']:10.4f}")
     lines.append(f"style loss = {s['style_ratio']:.2f}x the Gatys optimum at {s['content_ratio']:.2f}x its content "
-                 f"loss ({len(results)} held-out photos)")
+                 f"loss; weighted objective {s['objective_ratio']:.2f}x ({len(results)} held-out photos)")
     lines.append("json: " + json.dumps({"model": label, **{k: round(v, 5) for k, v in s.items()}}))
     return "\n".join(lines)
 
 
 def format_table(all_results: dict[str, list[PhotoResult]]) -> str:
     """One line per model: the figures the README tables carry."""
-    lines = [f"{'model':<32} {'style/opt':>10} {'content/opt':>12} {'style':>8} {'content':>8}"]
+    lines = [f"{'model':<40} {'style/opt':>10} {'content/opt':>12} {'objective/opt':>14} {'style':>8} {'content':>8}"]
     for label, results in all_results.items():
         s = summary(results)
-        lines.append(f"{label:<32} {s['style_ratio']:10.2f} {s['content_ratio']:12.2f} {s['style']:8.4f} "
-                     f"{s['content']:8.3f}")
+        lines.append(f"{label:<40} {s['style_ratio']:10.2f} {s['content_ratio']:12.2f} {s['objective_ratio']:14.2f} "
+                     f"{s['style']:8.4f} {s['content']:8.3f}")
     return "\n".join(lines)

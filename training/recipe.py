@@ -47,6 +47,9 @@ class Recipe:
     batch_size: int = 4
     steps: int = 3000
     lr: float = 1e-3
+    # (step, lr) pairs: from that step on, train at that learning rate. A schedule lets a run that has gone as far
+    # as a constant rate takes it (and would diverge past it) go on at a lower rate, and still be one recipe.
+    lr_schedule: tuple[tuple[int, float], ...] = ()
     seed: int = 0
     holdout_every: int = 10      # every Nth photo (by a hash of its name) is never trained on
     amp: str = "auto"            # auto (bf16 on CPU and CUDA), bf16, fp16 (CUDA), none
@@ -56,8 +59,28 @@ class Recipe:
     arch: Architecture = field(default_factory=Architecture)
     teacher: str = ""            # a stylecast .onnx to distil from instead of training against the paintings
 
+    def lr_at(self, step: int) -> float:
+        """The learning rate for the step that follows ``step`` completed steps."""
+        lr = self.lr
+        for start, value in self.lr_schedule:
+            if step >= start:
+                lr = value
+        return lr
+
+    def resumed_from(self, stored: "Recipe", step: int) -> "Recipe":
+        """The recipe a run resumed at ``step`` goes on with: the stored one (a resumed run must be the same run),
+        except that the step budget may grow and the learning-rate schedule may change from ``step`` on."""
+        past = tuple(e for e in stored.lr_schedule if e[0] < step)
+        rewritten = [e for e in self.lr_schedule if e[0] < step and e not in past]
+        if rewritten:
+            raise StylecastError(f"the learning-rate schedule before step {step} is the stored run's; "
+                                 f"entries {rewritten} would rewrite it")
+        return replace(stored, steps=max(self.steps, step),
+                       lr_schedule=past + tuple(e for e in self.lr_schedule if e[0] >= step))
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["lr_schedule"] = [list(e) for e in self.lr_schedule]
         d["styles"] = [asdict(s) for s in self.styles]
         d["losses"]["style_layers"] = list(self.losses.style_layers)
         d["arch"] = self.arch.to_dict()
@@ -79,6 +102,8 @@ class Recipe:
             d["losses"] = LossWeights(**losses)
         if "arch" in d:
             d["arch"] = Architecture.from_dict(d["arch"])
+        if "lr_schedule" in d:
+            d["lr_schedule"] = lr_schedule(d["lr_schedule"])
         try:
             return cls(**d)
         except TypeError as exc:
@@ -102,6 +127,17 @@ class Recipe:
         if arch:
             recipe = replace(recipe, arch=replace(recipe.arch, **arch))
         return recipe
+
+
+def lr_schedule(entries: Any) -> tuple[tuple[int, float], ...]:
+    """A checked schedule from ``[[step, lr], ...]``."""
+    try:
+        schedule = tuple((int(step), float(lr)) for step, lr in entries)
+    except (TypeError, ValueError):
+        raise StylecastError("lr_schedule should be a list of [step, learning rate] pairs") from None
+    if any(step < 0 or lr <= 0 for step, lr in schedule) or list(schedule) != sorted(schedule):
+        raise StylecastError("lr_schedule needs increasing steps >= 0 and learning rates > 0")
+    return schedule
 
 
 def load_recipe(path: Path | None) -> Recipe:

@@ -28,7 +28,7 @@ from realtime.errors import StylecastError
 from . import checkpoint
 from .data import CropSampler, load_rgb, resize_long_side, split_images, to_unit
 from .divergence import DivergenceGuard
-from .distill import DistillLoss, DistillTerms, OnnxTeacher, check_teacher
+from .distill import DistillLoss, DistillTerms, OnnxTeacher, StyleTerm, check_teacher
 from .losses import PerceptualLoss, StyleTargets
 from .network import StyleNet, build_network
 from .recipe import Recipe
@@ -164,9 +164,7 @@ class Trainer:
             for w in warnings:
                 print(f"stylecast: warning: {w}; trying an older checkpoint")
             if state is not None:
-                # The stored recipe wins (a resumed run must be the same run); only the step budget may grow.
-                steps = recipe.steps
-                recipe = Recipe.from_dict(state["recipe"]).with_overrides(steps=max(steps, state["step"]))
+                recipe = recipe.resumed_from(Recipe.from_dict(state["recipe"]), int(state["step"]))
                 self.start_step = int(state["step"])
         if recipe.arch.num_styles != len(recipe.styles):
             recipe = recipe.with_overrides(**{"arch.num_styles": len(recipe.styles)})
@@ -222,6 +220,8 @@ class Trainer:
                         named["stability"] = r.losses.stability * stability_term(
                             model, content, out, weights, Perturbation(), perturbation)
                     loss = sum(t.mean() for t in named.values())
+                for group in optimizer.param_groups:
+                    group["lr"] = r.lr_at(step)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
@@ -268,9 +268,10 @@ class Trainer:
             teacher = OnnxTeacher(Path(r.teacher), threads=torch.get_num_threads())
             check_teacher(teacher, [s.style_name for s in r.styles])
             w = r.losses
-            targets = (StyleTargets(vgg, w.style_layers, [t.to(self.device) for t in style_targets(r)])
-                       if w.distill_style > 0 else None)
-            return Distillation(teacher, DistillLoss(vgg, w.distill_pixel, w.distill_feature, w.distill_style, targets))
+            style = (StyleTerm(w.distill_style, StyleTargets(vgg, w.style_layers,
+                                                             [t.to(self.device) for t in style_targets(r)]))
+                     if w.distill_style > 0 else None)
+            return Distillation(teacher, DistillLoss(vgg, w.distill_pixel, w.distill_feature, style))
         loss_fn = PerceptualLoss(vgg, r.losses, [t.to(self.device) for t in style_targets(r)]).to(self.device)
         loss_fn.content_scale = loss_fn.content_energy(sampler.batch(CALIBRATION_STEP, 16).to(self.device))
         return loss_fn
