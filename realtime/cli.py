@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from . import __version__, catalog
 from .controls import STROKE_SCALE_MAX, STROKE_SCALE_MIN, describe_keys
@@ -64,44 +64,28 @@ def resolve_size(spec: tuple[int | None, int] | None, width: int, height: int) -
     return (w if w is not None else max(1, round(width * h / height)), h)
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
-    return value
+def _bounded(convert: Callable[[str], float], noun: str, low: float | None = None, high: float | None = None,
+             suffix: str = "") -> Callable[[str], float]:
+    """An argparse type: ``convert`` the text (an optional unit ``suffix`` such as "%" dropped) and keep it
+    within [low, high], with a one-line message that says what was wrong."""
+    def parse(text: str) -> float:
+        try:
+            value = convert(text.removesuffix(suffix) if suffix else text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if low is not None and high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, not {text}")
+        if low is not None and high is None and value < low:
+            raise argparse.ArgumentTypeError(f"must be positive, not {value}" if low == 1
+                                             else f"must be {low:g} or more, not {value}")
+        return value
+    return parse
 
 
-def percent(text: str) -> int:
-    try:
-        value = int(text.rstrip("%"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage") from None
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 100, not {value}")
-    return value
-
-
-def stroke_scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not STROKE_SCALE_MIN <= value <= STROKE_SCALE_MAX:
-        raise argparse.ArgumentTypeError(f"must be between {STROKE_SCALE_MIN:g} and {STROKE_SCALE_MAX:g}, not {text}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
+positive_int = _bounded(int, "a whole number", low=1)
+non_negative_int = _bounded(int, "a whole number", low=0)
+percent = _bounded(int, "a percentage", 0, 100, suffix="%")
+stroke_scale = _bounded(float, "a number", STROKE_SCALE_MIN, STROKE_SCALE_MAX)
 
 
 def _add_runtime_options(p: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from realtime.cli import positive_int
 from realtime.errors import StylecastError
 
 from .network import KINDS
@@ -44,13 +45,6 @@ def _lr_schedule(text: str) -> tuple[tuple[int, float], ...]:
         raise argparse.ArgumentTypeError(f"expected STEP:LR[,STEP:LR], e.g. 2800:3e-4 ({exc})") from None
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
-    return value
-
-
 def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="stylecast train", epilog=TRAIN_EXAMPLES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -67,13 +61,13 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-dir", type=Path, help="default: OUT with suffix .ckpt")
     p.add_argument("--resume", action="store_true", help="continue from the newest intact checkpoint")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--threads", type=_positive, help="torch CPU threads (default: all cores / processes)")
+    p.add_argument("--threads", type=positive_int, help="torch CPU threads (default: all cores / processes)")
     p.add_argument("--no-export", action="store_true", help="stop after training; export later")
     g = p.add_argument_group("recipe overrides")
-    g.add_argument("--steps", type=_positive)
-    g.add_argument("--batch-size", type=_positive)
-    g.add_argument("--size", type=_positive, help="training crop side (pixels)")
-    g.add_argument("--style-size", type=_positive, help="long side of the painting: sets the stroke scale")
+    g.add_argument("--steps", type=positive_int)
+    g.add_argument("--batch-size", type=positive_int)
+    g.add_argument("--size", type=positive_int, help="training crop side (pixels)")
+    g.add_argument("--style-size", type=positive_int, help="long side of the painting: sets the stroke scale")
     g.add_argument("--lr", type=float)
     g.add_argument("--lr-schedule", type=_lr_schedule, metavar="STEP:LR[,STEP:LR]",
                    help="from STEP on, train at LR (e.g. 2800:3e-4); with --resume it may change from the saved "
@@ -89,13 +83,13 @@ def train_parser() -> argparse.ArgumentParser:
                    help="temporal stability: penalise output changes under small shifts and noise (0 = off; try 1)")
     g.add_argument("--content-layer", choices=("relu1_2", "relu2_2", "relu3_3", "relu4_3"))
     g.add_argument("--channels", type=_size_pair, help="network widths, e.g. 32,64,128 (Johnson) or 16,32,64")
-    g.add_argument("--res-blocks", type=_positive)
+    g.add_argument("--res-blocks", type=positive_int)
     g.add_argument("--network", choices=KINDS,
                    help="johnson2016 (quality) or fastcpu (real time on a CPU: 1/8-resolution separable body)")
     g.add_argument("--teacher", type=Path,
                    help="distil from this stylecast .onnx instead of training against the painting (fast tiers)")
-    g.add_argument("--checkpoint-every", type=_positive)
-    g.add_argument("--preview-every", type=_positive)
+    g.add_argument("--checkpoint-every", type=positive_int)
+    g.add_argument("--preview-every", type=positive_int)
     g.add_argument("--amp", choices=("auto", "bf16", "fp16", "none"))
     return p
 
@@ -195,9 +189,9 @@ def run_eval(argv: list[str]) -> int:
     p.add_argument("--content-dir", type=Path, required=True,
                    help="photo folder; the models' held-out split of it is used")
     p.add_argument("--vgg-weights", type=Path)
-    p.add_argument("--images", type=_positive, default=4, help="held-out photos to score (default 4)")
-    p.add_argument("--size", type=_positive, default=256, help="long side of each photo (default 256)")
-    p.add_argument("--gatys-steps", type=_positive, default=150, help="L-BFGS steps for the optimum")
+    p.add_argument("--images", type=positive_int, default=4, help="held-out photos to score (default 4)")
+    p.add_argument("--size", type=positive_int, default=256, help="long side of each photo (default 256)")
+    p.add_argument("--gatys-steps", type=positive_int, default=150, help="L-BFGS steps for the optimum")
     args = p.parse_args(argv)
     if not args.models and not args.peer:
         p.error("give at least one model (or --peer)")
