@@ -8,10 +8,11 @@ back to the frame's size. The few bucket shapes are tuned once per process, and 
 them across runs.
 
 The cost: up to ``step - 1`` extra rows and columns of work, and a small colour shift, because instance
-normalisation takes its statistics over the padded picture too. Measured on the CPU with both shipped tiers on
-the sample clip's landscape (mean difference against the unpadded run, 0-255 levels): with a step of 32, 1.0-1.5
-levels at 480x270 and 480x360 and 3.5 at 200x150; with 64, 2-4 and 7.5. Hence the default step of 32, and no
-buckets on the CPU, where there is nothing to tune and padding only costs time.
+normalisation takes its statistics over the padded picture too. Measured on the CPU with the shipped real-time
+models on the sample clip's landscape (mean difference against the unpadded run, 0-255 levels; session 5's
+more textured models): with a step of 32, 1.6-2.5 levels at 480x270 and 470x360 and 4.7-5.6 at 200x150; with
+64, 3.4-5.3 and 10-11.5. Reflect padding instead of edge padding measured within 0.3 levels of it. Hence the
+default step of 32, and no buckets on the CPU, where there is nothing to tune and padding only costs time.
 """
 
 from __future__ import annotations

@@ -313,9 +313,11 @@ class LiveSession:
             cells = grid_cells(min(len(self.styles), GRID_MAX), view.shape[1], view.shape[0])
             for number, (style, (x, y, w, h)) in enumerate(zip(self.styles, cells), start=1):
                 text, scale = fit_label(f"{number} {style.name}", w - 12)
-                for colour, thick in (((0, 0, 0), 3), ((255, 255, 255), 1)):  # outlined: readable on any paint
-                    cv2.putText(shown, text, (x + 6, y + h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick,
-                                cv2.LINE_AA)
+                (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+                band = shown[max(0, y + h - 12 - th):y + h - 8 + base, x + 2:x + 10 + tw]
+                band[:] = (band * 0.45).astype(np.uint8)  # the overlay's dark band: readable on any paint
+                cv2.putText(shown, text, (x + 6, y + h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
+                            cv2.LINE_AA)
         return draw_overlay(shown, self.overlay_lines(fps))
 
     def _publish(self, view: np.ndarray, now: float) -> None:

@@ -354,16 +354,18 @@ def test_forced_buckets_on_the_cpu_change_only_what_padding_can_reach(tmp_path: 
         assert level_diff(a, b)[:-2, :-2].max() <= 1, (height, width)  # two 3x3 convs reach 2 pixels in
 
 
-def test_buckets_shift_a_real_style_by_about_one_level() -> None:
-    """Instance norm sees the padding in its statistics, so a real network's colours shift a little everywhere.
-    Tolerance: mean 1.5 levels (measured about 1.0 at these sizes), max 12 away from the edges (16 pixels)."""
+def test_buckets_shift_a_real_style_by_a_few_levels() -> None:
+    """Instance norm sees the padding in its statistics, so a real network's colours shift a little everywhere and
+    its strokes somewhat. Tolerance: mean 3 levels (measured 1.9-2.5 at these sizes with the shipped fast model,
+    which is more textured since session 5 than the one that measured 1.0-1.35), max 40 away from the edges (16
+    pixels; measured 27-29, single stroke pixels). A crop off by even a pixel gives a mean far above 3."""
     if not SHIPPED_FAST.is_file():
         pytest.skip(f"{SHIPPED_FAST} is not in this checkout")
     plain, bucketed = StyleModel(SHIPPED_FAST, "cpu", 1), StyleModel(SHIPPED_FAST, "cpu", 1, GpuOptions(bucket=32))
     for height, width in ((270, 480), (360, 470)):
         frame = landscape(height, width)
         diff = level_diff(plain.run(frame), bucketed.run(frame))
-        assert diff.mean() <= 1.5 and diff[:-16, :-16].max() <= 12, (height, width, diff.mean(), diff.max())
+        assert diff.mean() <= 3.0 and diff[:-16, :-16].max() <= 40, (height, width, diff.mean(), diff.max())
 
 
 def test_buckets_leave_a_pointwise_style_exact(tint_models) -> None:
