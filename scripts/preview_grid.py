@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from realtime import catalog  # noqa: E402
+from realtime.live import fit_label  # noqa: E402
 from realtime.loader import load_model, load_styles  # noqa: E402
 from realtime.mixer import render  # noqa: E402
 from realtime.sample import frames as sample_frames  # noqa: E402
@@ -49,11 +50,9 @@ def stylize(paint: Callable[[np.ndarray], np.ndarray], photo: np.ndarray) -> np.
 
 
 def label(image: np.ndarray, text: str) -> np.ndarray:
-    """A caption bar on top; the font shrinks until long style names fit the tile."""
+    """A caption bar on top, fitted to the tile as the live window's grid fits its labels."""
     out = image.copy()
-    scale = 0.5
-    while scale > 0.3 and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > out.shape[1] - 10:
-        scale -= 0.02
+    text, scale = fit_label(text, out.shape[1] - 10, scales=(0.5, 0.3))
     cv2.rectangle(out, (0, 0), (out.shape[1], 22), (0, 0, 0), -1)
     cv2.putText(out, text, (5, 16), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
     return out
