@@ -295,8 +295,33 @@ def test_teacher_must_paint_the_recipe_styles(data: dict[str, Path], tmp_path: P
     teacher_path = tmp_path / "teacher.onnx"
     export_model(teacher_run.model, teacher_run.recipe, teacher_path)
     wrong = (StyleSpec(image=str(data["painting"]), name="something_else"),)
-    with pytest.raises(StylecastError, match="teacher paints stripes"):
+    with pytest.raises(StylecastError, match="teacher paints stripes, but the recipe asks for something_else"):
         train(data, tmp_path / "student", steps=2, arch=TINY_FAST, teacher=str(teacher_path), styles=wrong)
+
+
+def test_single_style_student_learns_the_named_style_of_a_multi_style_teacher(data: dict[str, Path],
+                                                                               tmp_path: Path) -> None:
+    """A one-style recipe distilled from a two-style model is scored against the teacher's style of the same
+    name, not against the teacher's first style."""
+    from training.data import CropSampler, split_images
+    from training.export import export_model
+
+    second = write_painting(tmp_path / "second.png", seed=7)
+    styles = tiny_recipe(data).styles + (StyleSpec(image=str(second), name="second"),)
+    teacher_run = train(data, tmp_path / "teacher", steps=6, styles=styles)
+    teacher_path = tmp_path / "two.onnx"
+    export_model(teacher_run.model, teacher_run.recipe, teacher_path)
+
+    student = Trainer(tiny_recipe(data, steps=1, arch=TINY_FAST, teacher=str(teacher_path), styles=styles[1:]),
+                      tmp_path / "student", data["vgg"], device="cpu", progress=False)
+    photos = split_images(data["photos"], 4)[0]
+    objective = student._objective(CropSampler(photos, 48, seed=0))
+    crops = CropSampler(photos, 48, seed=3).batch(0, 2)
+    painted = [objective.teacher(crops, i) for i in (0, 1)]
+    assert float((painted[0] - painted[1]).abs().mean()) > 1 / 255  # the teacher's two styles differ
+    first_style = torch.zeros(2, dtype=torch.long)
+    assert float(objective(painted[1], crops, first_style).pixel.max()) == 0  # painting "second" exactly scores 0
+    assert float(objective(painted[0], crops, first_style).pixel.min()) > 0
 
 
 def cv2_read(path: Path) -> np.ndarray:
@@ -540,6 +565,12 @@ def test_shipped_recipes_parse_and_credit_their_paintings(path: Path) -> None:
     for style in recipe.styles:
         assert style.title and style.artist and style.licence and style.source
         assert style.image.startswith("../shared/assets/styles/")
+    teacher = REPO / recipe.teacher
+    if recipe.teacher and teacher.exists():  # a teacher not shipped yet is trained first from its own recipe
+        from realtime.catalog import read_info
+
+        painted = {s.name for s in read_info(teacher).styles}
+        assert {s.style_name for s in recipe.styles} <= painted, (recipe.teacher, painted)
 
 
 def test_image_optimize_command_writes_a_picture(data: dict[str, Path], tmp_path: Path) -> None:

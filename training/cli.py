@@ -87,7 +87,8 @@ def train_parser() -> argparse.ArgumentParser:
     g.add_argument("--network", choices=KINDS,
                    help="johnson2016 (quality) or fastcpu (real time on a CPU: 1/8-resolution separable body)")
     g.add_argument("--teacher", type=Path,
-                   help="distil from this stylecast .onnx instead of training against the painting (fast tiers)")
+                   help="distil from this stylecast .onnx instead of training against the painting (fast tiers); "
+                        "the teacher must paint every recipe style (matched by name), and may paint more")
     g.add_argument("--checkpoint-every", type=positive_int)
     g.add_argument("--preview-every", type=positive_int)
     g.add_argument("--amp", choices=("auto", "bf16", "fp16", "none"))

@@ -100,8 +100,15 @@ class DistillLoss(nn.Module):
         return terms
 
 
-def check_teacher(teacher: OnnxTeacher, style_names: list[str]) -> None:
-    """The student learns the teacher's styles, in the teacher's order."""
-    if teacher.style_names != style_names:
+def teacher_styles(teacher: OnnxTeacher, style_names: list[str]) -> list[int]:
+    """The teacher's index of each style the student learns, matched by name.
+
+    A student may learn any subset of its teacher's styles in any order: a single-style fast model distilled
+    from one style of the multi-style quality model (``composition_vii-fast`` from ``paintings``) gets the whole
+    capacity of its small network for that one painting.
+    """
+    missing = [name for name in style_names if name not in teacher.style_names]
+    if missing:
         raise StylecastError(f"the teacher paints {', '.join(teacher.style_names)}, but the recipe asks for "
-                             f"{', '.join(style_names)}")
+                             f"{', '.join(missing)}")
+    return [teacher.style_names.index(name) for name in style_names]

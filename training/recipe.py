@@ -57,7 +57,8 @@ class Recipe:
     preview_every: int = 200
     losses: LossWeights = field(default_factory=LossWeights)
     arch: Architecture = field(default_factory=Architecture)
-    teacher: str = ""            # a stylecast .onnx to distil from instead of training against the paintings
+    teacher: str = ""            # a stylecast .onnx to distil from instead of training against the paintings;
+                                 # it paints every recipe style by name (a multi-style teacher may paint more)
 
     def lr_at(self, step: int) -> float:
         """The learning rate for the step that follows ``step`` completed steps."""

@@ -28,7 +28,7 @@ from realtime.errors import StylecastError
 from . import checkpoint
 from .data import CropSampler, load_rgb, resize_long_side, split_images, to_unit
 from .divergence import DivergenceGuard
-from .distill import DistillLoss, DistillTerms, OnnxTeacher, StyleTerm, check_teacher
+from .distill import DistillLoss, DistillTerms, OnnxTeacher, StyleTerm, teacher_styles
 from .losses import PerceptualLoss, StyleTargets
 from .network import StyleNet, build_network
 from .recipe import Recipe
@@ -120,14 +120,17 @@ class StopRequest:
 
 
 class Distillation:
-    """Objective of a distilled run: the teacher paints each crop, the student is scored against that."""
+    """Objective of a distilled run: the teacher paints each crop, the student is scored against that.
+    ``teacher_index[i]`` is the teacher's index of the student's style ``i``."""
 
-    def __init__(self, teacher: OnnxTeacher, loss: DistillLoss) -> None:
+    def __init__(self, teacher: OnnxTeacher, teacher_index: list[int], loss: DistillLoss) -> None:
         self.teacher = teacher
+        self.teacher_index = teacher_index
         self.loss = loss.to(next(loss.vgg.buffers()).device)
 
     def __call__(self, out: torch.Tensor, content: torch.Tensor, style_index: torch.Tensor) -> DistillTerms:
-        target = self.teacher(content, int(style_index[0])).contiguous(memory_format=torch.channels_last)
+        painted = self.teacher(content, self.teacher_index[int(style_index[0])])
+        target = painted.contiguous(memory_format=torch.channels_last)
         return self.loss(out, target, style_index)
 
 
@@ -266,12 +269,12 @@ class Trainer:
         vgg = VGGFeatures(self.vgg_weights).to(self.device).to(memory_format=torch.channels_last)
         if r.teacher:
             teacher = OnnxTeacher(Path(r.teacher), threads=torch.get_num_threads())
-            check_teacher(teacher, [s.style_name for s in r.styles])
+            teacher_index = teacher_styles(teacher, [s.style_name for s in r.styles])
             w = r.losses
             style = (StyleTerm(w.distill_style, StyleTargets(vgg, w.style_layers,
                                                              [t.to(self.device) for t in style_targets(r)]))
                      if w.distill_style > 0 else None)
-            return Distillation(teacher, DistillLoss(vgg, w.distill_pixel, w.distill_feature, style))
+            return Distillation(teacher, teacher_index, DistillLoss(vgg, w.distill_pixel, w.distill_feature, style))
         loss_fn = PerceptualLoss(vgg, r.losses, [t.to(self.device) for t in style_targets(r)]).to(self.device)
         loss_fn.content_scale = loss_fn.content_energy(sampler.batch(CALIBRATION_STEP, 16).to(self.device))
         return loss_fn
