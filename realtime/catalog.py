@@ -82,10 +82,15 @@ def default_style() -> str:
 
 def live_styles() -> list[str]:
     """Default styles for the live window: the shipped real-time (fast tier) models when there are any, since
-    a quality model runs at a few frames per second on a CPU; else every installed model."""
+    a quality model runs at a few frames per second on a CPU; else every installed model.
+
+    Each painting once: a whole multi-style model is left out when the catalog also names its styles one by one
+    (``wave-fast`` -> the ``wave`` style of ``paintings-fast.onnx``); those names still share one session, so
+    blends between them still happen inside the network."""
     entries = installed()
-    fast = [e.name for e in entries if e.tier == "fast"]
-    return fast or [e.name for e in entries]
+    fast = [e for e in entries if e.tier == "fast"]
+    named_one_by_one = {e.path for e in fast if e.style}
+    return [e.name for e in fast if e.style or e.path not in named_one_by_one] or [e.name for e in entries]
 
 
 def tiers(style: str) -> list[CatalogEntry]:

@@ -340,6 +340,7 @@ def cmd_models(args: argparse.Namespace) -> int:
               f"{catalog.MODELS_ENV})")
         return 0
     default = catalog.default_style()
+    width = max(len(e.name) for e in entries)
     for entry in entries:
         try:
             info = catalog.read_info(entry.path)
@@ -349,10 +350,12 @@ def cmd_models(args: argparse.Namespace) -> int:
             else:
                 credits = "; ".join(s.describe() for s in chosen)
             detail = f"{entry.tier or info.variant}, trained at {info.train_size}px" if info.train_size else entry.tier
+            if entry.style:
+                detail += f", in {entry.path.name}"
         except StylecastError as exc:
             credits, detail = f"unusable: {exc}", ""
         mark = "*" if entry.name == default else " "
-        print(f"{mark} {entry.name:<32} {credits}" + (f"  [{detail}]" if detail else ""))
+        print(f"{mark} {entry.name:<{width}}  {credits}" + (f"  [{detail}]" if detail else ""))
     print("* = default style")
     return 0
 

@@ -152,6 +152,32 @@ def test_models_lists_styles_with_credits(cli_env) -> None:
     assert "2 styles, blendable: red, blue" in duo
 
 
+def test_each_shipped_painting_has_a_name_of_its_own(cli_env, tmp_path: Path) -> None:
+    """`--style wave` reaches the wave style inside the six-painting model (the same pixels as `paintings/wave`),
+    and the live window's default set names every painting once: no whole multi-style model next to its own
+    styles."""
+    from realtime import catalog
+
+    if not (Path(__file__).resolve().parents[1] / "models" / "paintings.onnx").is_file():
+        pytest.skip("models/paintings.onnx is not in this checkout")
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8))
+    outs = []
+    for style in ("wave", "paintings/wave", "paintings/udnie"):
+        out = tmp_path / f"{style.replace('/', '_')}.png"
+        result = run_cli(cli_env, "image", src, "-o", out, "--style", style, "--device", "cpu")
+        assert result.returncode == 0, result.stderr
+        outs.append(cv2.imread(str(out)).astype(int))
+    assert np.array_equal(outs[0], outs[1]) and np.abs(outs[0] - outs[2]).mean() > 1
+
+    live = catalog.live_styles()
+    entries = [catalog.lookup(name) for name in live]
+    paintings = [(e.style or catalog.read_info(e.path).styles[0].name) for e in entries]
+    assert "paintings-fast" not in live and len(paintings) == len(set(paintings)), live
+    whole = catalog.read_info(catalog.lookup("paintings-fast").path)
+    assert {s.name for s in whole.styles} <= set(paintings) and all(e.tier == "fast" for e in entries)
+
+
 def test_runtime_needs_no_torch(cli_env, tmp_path: Path) -> None:
     """`pip install stylecast` without the train extra must still stylize: block torch and run a command."""
     import subprocess
