@@ -59,14 +59,16 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
 
 
 def shown_by_default() -> list[str]:
-    """Every installed style: a multi-style model contributes one row per style (``MODEL/STYLE``)."""
-    names = []
+    """Every installed style once, under the catalog's first name for it: a painting with a name of its own
+    (``wave`` -> ``paintings/wave``) gets one row under that name, and a multi-style model adds rows
+    (``MODEL/STYLE``) only for its styles not named already."""
+    names, seen = [], set()
     for entry in catalog.installed():
         info = catalog.read_info(entry.path)
-        if entry.style or not info.is_multi_style:
-            names.append(entry.name)
-        else:
-            names += [f"{entry.name}/{style.name}" for style in info.styles]
+        for style in [entry.style] if entry.style else [s.name for s in info.styles]:
+            if (entry.path.resolve(), style) not in seen:
+                seen.add((entry.path.resolve(), style))
+                names.append(entry.name if entry.style or not info.is_multi_style else f"{entry.name}/{style}")
     return names
 
 
