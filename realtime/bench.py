@@ -96,9 +96,10 @@ def format_compare(rows: list[CompareRow], clip: Path, size: tuple[int, int] | N
                    rounds: int) -> str:
     where = f"{size[0]}x{size[1]}" if size else "native size"
     lines = [f"clip {clip.name} at {where}, {frames} frames x {rounds} interleaved rounds; ratio = end-to-end fps "
-             f"relative to {rows[0].contestant.label}, median of per-round ratios",
-             f"{'contestant':<28} {'infer ms':>9} {'end-to-end fps':>15} {'ratio':>7}  detail"]
+             f"relative to {rows[0].contestant.label}, median of per-round ratios"]
+    width = max(28, *(len(r.contestant.label) for r in rows))
+    lines.append(f"{'contestant':<{width}} {'infer ms':>9} {'end-to-end fps':>15} {'ratio':>7}  detail")
     for r in rows:
-        lines.append(f"{r.contestant.label:<28} {r.infer_ms:>9.1f} {r.fps:>15.1f} {r.ratio:>7.2f}  "
+        lines.append(f"{r.contestant.label:<{width}} {r.infer_ms:>9.1f} {r.fps:>15.1f} {r.ratio:>7.2f}  "
                      f"{r.contestant.detail}")
     return "\n".join(lines)
