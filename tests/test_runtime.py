@@ -11,7 +11,7 @@ import pytest
 
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
-from tests.conftest import asset, run_cli
+from tests.conftest import REPO, asset, run_cli
 from tests.model_factory import BLUE, RED, apply_tint
 
 
@@ -158,7 +158,7 @@ def test_each_shipped_painting_has_a_name_of_its_own(cli_env, tmp_path: Path) ->
     styles."""
     from realtime import catalog
 
-    if not (Path(__file__).resolve().parents[1] / "models" / "paintings.onnx").is_file():
+    if not (REPO / "models" / "paintings.onnx").is_file():
         pytest.skip("models/paintings.onnx is not in this checkout")
     src = tmp_path / "in.png"
     cv2.imwrite(str(src), np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8))
