@@ -11,8 +11,10 @@ The cost: up to ``step - 1`` extra rows and columns of work, and a small colour 
 normalisation takes its statistics over the padded picture too. Measured on the CPU with the shipped real-time
 models on the sample clip's landscape (mean difference against the unpadded run, 0-255 levels; session 5's
 more textured models): with a step of 32, 1.6-2.5 levels at 480x270 and 470x360 and 4.7-5.6 at 200x150; with
-64, 3.4-5.3 and 10-11.5. Reflect padding instead of edge padding measured within 0.3 levels of it. Hence the
-default step of 32, and no buckets on the CPU, where there is nothing to tune and padding only costs time.
+64, 3.4-5.3 and 10-11.5. Reflect padding instead of edge padding measured within 0.3 levels of it. Hence a step
+of 32. Buckets are on by default only under TensorRT: on the CPU there is nothing to tune, and under CUDA with the
+heuristic search a new shape costs little while the padding cost 15-22% at 720p and 1080p on an H200
+(docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations

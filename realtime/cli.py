@@ -105,8 +105,9 @@ def _add_runtime_options(p: argparse.ArgumentParser) -> None:
                         "default = cuDNN's fixed choice")
     g.add_argument("--bucket", type=non_negative_int, metavar="PIXELS",
                    help="round the network's input up to a multiple of PIXELS per side (edge-padded, cropped back) "
-                        "so the GPU tunes a few shapes, not one per frame size; 0 = off (default: 32 on a GPU, off "
-                        "on the CPU)")
+                        "so the GPU tunes a few shapes, not one per frame size: worth it with --device tensorrt "
+                        "(default 32 there) or --cudnn-algo exhaustive on frames of changing size; 0 = off "
+                        "(default under CUDA and on the CPU)")
 
 
 def _gpu_options(args: argparse.Namespace):  # noqa: ANN202 - GpuOptions; providers imports onnxruntime, so late

@@ -4,8 +4,8 @@ Model files are untrusted input: each is checked with ``onnx.checker`` and again
 and output names, dtypes, layout, metadata) before use, so a wrong file fails at load time with a message naming
 the problem, not mid-stream. Running is one call with contiguous uint8 arrays: the pre/post-processing lives in
 the graph. On a GPU (CUDA or TensorRT) the frame is bound with IO binding, so it is copied to the device once and
-back once, and by default padded to a shape bucket (buckets.py) so the GPU tunes a handful of shapes, not one per
-frame size.
+back once; under TensorRT it is also padded to a shape bucket (buckets.py), so a handful of engines are built, not
+one per frame size.
 """
 
 from __future__ import annotations

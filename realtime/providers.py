@@ -48,7 +48,9 @@ class GpuOptions:
     long single-size jobs such as a video file; ``default`` always takes IMPLICIT_PRECOMP_GEMM.
     ``precision``: ``fp16`` or ``fp32`` compute on a GPU; None = fp16 on a GPU. The CPU always computes fp32.
     ``bucket``: round the network input up to multiples of this many pixels (see buckets.py); 0 = off; None =
-    32 on a GPU, off on the CPU.
+    32 under TensorRT (a new shape costs an engine build), off under CUDA and on the CPU. Measured on an H200
+    (scripts/bench_gpu.py, docs/PERFORMANCE.md): with the heuristic search a new shape costs CUDA nothing worth
+    saving, while padding 1280x720 to 1280x736 and 1920x1080 to 1920x1088 cost 15-22% of the network's time.
     """
 
     cudnn_algo: str = "heuristic"
@@ -208,7 +210,7 @@ def create_session(path: Path, device: str = "auto", threads: int | None = None,
     if got == CPU and isinstance(model, bytes):  # auto: CUDA listed but could not start; the CPU runs the file
         session = _open(path, path, [CPU], threads, quiet=False)
     on = DEVICE_OF.get(got, "cpu")
-    bucket = gpu.bucket if gpu.bucket is not None else (DEFAULT_STEP if on != "cpu" else 0)
+    bucket = gpu.bucket if gpu.bucket is not None else (DEFAULT_STEP if on == "tensorrt" else 0)
     return session, Placement(on, got, precision if on != "cpu" else "fp32", bucket)
 
 

@@ -122,7 +122,8 @@ def interleaved_ms(candidates: dict[str, Stylizer], frame: Frame, repeats: int, 
 
 # ---- the naive pipeline, for the same network -----------------------------------------------------------------
 
-def naive_session(path: Path) -> tuple[ort.InferenceSession, str]:
+def naive_session(path: Path, providers: tuple[str, ...] = ("CPUExecutionProvider",)
+                  ) -> tuple[ort.InferenceSession, str]:
     """The model's network alone, float32 NCHW in and out, as a plain export would give it: our in-graph uint8
     conversion, padding, cropping and rounding are cut away so that numpy has to do them, as a naive loop does."""
     graph = onnx.load(str(path)).graph
@@ -140,7 +141,7 @@ def naive_session(path: Path) -> tuple[ort.InferenceSession, str]:
         onnx.utils.extract_model(str(path), str(out), [edge_pad.output[0], *weights], [crop.input[0]])
         opts = ort.SessionOptions()  # defaults, as a naive user has them
         opts.log_severity_level = 3
-        session = ort.InferenceSession(str(out), sess_options=opts, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(out), sess_options=opts, providers=list(providers))
     return session, session.get_inputs()[0].name
 
 
@@ -154,9 +155,9 @@ def with_weights(feeds: dict[str, np.ndarray], weights: np.ndarray | None) -> di
     return feeds if weights is None else {**feeds, "style_weights": weights}
 
 
-def naive_stylizer(path: Path, weights: np.ndarray | None = None, multiple: int = 8, min_size: int = 16
-                   ) -> Stylizer:
-    session, input_name = naive_session(path)
+def naive_stylizer(path: Path, weights: np.ndarray | None = None, multiple: int = 8, min_size: int = 16,
+                   providers: tuple[str, ...] = ("CPUExecutionProvider",)) -> Stylizer:
+    session, input_name = naive_session(path, providers)
 
     def run(frame: Frame) -> Frame:
         h, w = frame.shape[:2]
