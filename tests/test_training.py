@@ -573,6 +573,25 @@ def test_shipped_recipes_parse_and_credit_their_paintings(path: Path) -> None:
         assert {s.style_name for s in recipe.styles} <= painted, (recipe.teacher, painted)
 
 
+@pytest.mark.parametrize("model", sorted((REPO / "models").glob("*.onnx")), ids=lambda p: p.name)
+def test_every_shipped_model_is_reproduced_by_a_recipe_file(model: Path) -> None:
+    """The recipe stored in a shipped model (as it really trained, e.g. stopped at a deadline) is one of
+    models/recipes/*.json, so `stylecast train --recipe` reproduces it; only the bookkeeping intervals may differ."""
+    import json
+
+    import onnx
+
+    from training.recipe import Recipe, load_recipe
+
+    def essentials(recipe: Recipe) -> dict:
+        return {k: v for k, v in recipe.to_dict().items() if k not in ("checkpoint_every", "preview_every")}
+
+    meta = {p.key: p.value for p in onnx.load(str(model), load_external_data=False).metadata_props}
+    stored = essentials(Recipe.from_dict(json.loads(meta["stylecast.recipe"])))
+    files = sorted((REPO / "models" / "recipes").glob("*.json"))
+    assert any(essentials(load_recipe(f)) == stored for f in files), f"no recipe file matches {model.name}'s"
+
+
 def test_image_optimize_command_writes_a_picture(data: dict[str, Path], tmp_path: Path) -> None:
     """`stylecast image --optimize` runs Gatys optimisation and writes the picture atomically."""
     import cv2
