@@ -92,7 +92,8 @@ def main() -> int:
     wait_all(runs, began + 60 * args.deadline_min)
     for run in runs:
         status = export_stopped(run)
-        finished = FINISHED.findall(run.log.read_text(errors="replace"))
+        log = run.log.read_text(errors="replace") if run.log.is_file() else ""
+        finished = FINISHED.findall(log)
         steps = f"{finished[-1][0]} steps in {finished[-1][1]} min" if finished else "no steps reported"
         print(f"{run.name}: {steps}; {status}", flush=True)
     return 0 if all(r.onnx.is_file() for r in runs) else 1
