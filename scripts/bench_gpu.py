@@ -39,7 +39,7 @@ CUDA = ("CUDAExecutionProvider", "CPUExecutionProvider")
 VARIANTS = {
     "stylecast fp32": GpuOptions(precision="fp32", bucket=0),
     "stylecast fp16": GpuOptions(precision="fp16", bucket=0),
-    "stylecast fp16, 32-px buckets": GpuOptions(precision="fp16"),
+    "stylecast fp16, 32-px buckets": GpuOptions(precision="fp16", bucket=32),
     "stylecast fp16, exhaustive cuDNN search": GpuOptions(precision="fp16", cudnn_algo="exhaustive", bucket=0),
 }
 
