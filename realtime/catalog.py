@@ -84,13 +84,16 @@ def live_styles() -> list[str]:
     """Default styles for the live window: the shipped real-time (fast tier) models when there are any, since
     a quality model runs at a few frames per second on a CPU; else every installed model.
 
-    Each painting once: a whole multi-style model is left out when the catalog also names its styles one by one
-    (``wave-fast`` -> the ``wave`` style of ``paintings-fast.onnx``); those names still share one session, so
-    blends between them still happen inside the network."""
+    Each painting once: a whole multi-style model is left out when every style it paints is already named on its
+    own, by a single-style file (``wave-fast.onnx``) or by a name for one of its styles (``udnie-fast`` -> the
+    ``udnie`` style of ``paintings-fast.onnx``; such names still share one session, so blends between them
+    happen inside the network)."""
     entries = installed()
     fast = [e for e in entries if e.tier == "fast"]
-    named_one_by_one = {e.path for e in fast if e.style}
-    return [e.name for e in fast if e.style or e.path not in named_one_by_one] or [e.name for e in entries]
+    painted = {e.name: {e.style} if e.style else {s.name for s in read_info(e.path).styles} for e in fast}
+    alone = set().union(*(painted[e.name] for e in fast if len(painted[e.name]) == 1))
+    return [e.name for e in fast if len(painted[e.name]) == 1 or not painted[e.name] <= alone] or \
+        [e.name for e in entries]
 
 
 def tiers(style: str) -> list[CatalogEntry]:

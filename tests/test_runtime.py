@@ -152,34 +152,59 @@ def test_models_lists_styles_with_credits(cli_env) -> None:
     assert "2 styles, blendable: red, blue" in duo
 
 
-def test_each_shipped_painting_has_a_name_of_its_own(cli_env, tmp_path: Path) -> None:
-    """A painting whose name points into a multi-style model (e.g. `udnie-fast` -> `paintings-fast/udnie`) gives
-    the same pixels as that style of the file, and the live window's default set names every painting once: no
-    whole multi-style model next to its own styles."""
+def test_live_default_names_each_style_once_and_aliases_paint_their_style(tint_models: dict[str, Path], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalog name that points into a multi-style file (as `udnie-fast` once pointed into `paintings-fast`)
+    paints the same pixels as that style of the file, and the live window's default set names each style once:
+    the whole file is left out when its styles are named one by one."""
+    import json
+    import shutil
+
+    from realtime import catalog
+    from realtime.loader import load_model
+
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    shutil.copy(tint_models["duo"], shipped / "duo2.onnx")
+    (shipped / "catalog.json").write_text(json.dumps({"default": "red2-fast", "models": [
+        {"name": "red2-fast", "file": "duo2.onnx", "tier": "fast", "style": "red"},
+        {"name": "blue2-fast", "file": "duo2.onnx", "tier": "fast", "style": "blue"},
+        {"name": "duo2-fast", "file": "duo2.onnx", "tier": "fast"}]}))
+    monkeypatch.setattr(catalog, "shipped_folder", lambda: shipped)
+    frame = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    by_alias, by_path, other = (load_model(n, "cpu").run(frame).astype(int)
+                                for n in ("red2-fast", "duo2-fast/red", "duo2-fast/blue"))
+    assert np.array_equal(by_alias, by_path) and np.abs(by_alias - other).mean() > 1
+    assert catalog.live_styles() == ["red2-fast", "blue2-fast"]
+
+    # The same once each style has a single-style file of its own; a whole file with a style nobody else
+    # paints stays.
+    for name in ("red", "blue", "grey"):
+        shutil.copy(tint_models[name], shipped / f"{name}.onnx")
+    (shipped / "catalog.json").write_text(json.dumps({"default": "red", "models": [
+        {"name": "red-fast", "file": "red.onnx", "tier": "fast"},
+        {"name": "blue-fast", "file": "blue.onnx", "tier": "fast"},
+        {"name": "duo2-fast", "file": "duo2.onnx", "tier": "fast"}]}))
+    assert catalog.live_styles() == ["red-fast", "blue-fast"]
+    (shipped / "catalog.json").write_text(json.dumps({"default": "red", "models": [
+        {"name": "red-fast", "file": "red.onnx", "tier": "fast"},
+        {"name": "grey-fast", "file": "grey.onnx", "tier": "fast"},
+        {"name": "duo2-fast", "file": "duo2.onnx", "tier": "fast"}]}))
+    assert catalog.live_styles() == ["red-fast", "grey-fast", "duo2-fast"]
+
+
+def test_each_shipped_painting_is_live_once() -> None:
+    """With no --styles the live window loads every shipped painting once, in its real-time tier."""
     from realtime import catalog
 
-    if not (REPO / "models" / "paintings-fast.onnx").is_file():
-        pytest.skip("models/paintings-fast.onnx is not in this checkout")
-    aliases = [e for e in catalog.installed() if e.style and e.name != e.path.stem]
-    if aliases:
-        alias = aliases[0]
-        other = next(s.name for s in catalog.read_info(alias.path).styles if s.name != alias.style)
-        src = tmp_path / "in.png"
-        cv2.imwrite(str(src), np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8))
-        outs = []
-        for style in (alias.name, f"{alias.path.stem}/{alias.style}", f"{alias.path.stem}/{other}"):
-            out = tmp_path / f"{style.replace('/', '_')}.png"
-            result = run_cli(cli_env, "image", src, "-o", out, "--style", style, "--device", "cpu")
-            assert result.returncode == 0, result.stderr
-            outs.append(cv2.imread(str(out)).astype(int))
-        assert np.array_equal(outs[0], outs[1]) and np.abs(outs[0] - outs[2]).mean() > 1
-
+    if not (REPO / "models" / "catalog.json").is_file():
+        pytest.skip("models/catalog.json is not in this checkout")
     live = catalog.live_styles()
     entries = [catalog.lookup(name) for name in live]
     paintings = [(e.style or catalog.read_info(e.path).styles[0].name) for e in entries]
-    assert "paintings-fast" not in live and len(paintings) == len(set(paintings)), live
+    assert len(paintings) == len(set(paintings)) and all(e.tier == "fast" for e in entries), live
     whole = catalog.read_info(catalog.lookup("paintings-fast").path)
-    assert {s.name for s in whole.styles} <= set(paintings) and all(e.tier == "fast" for e in entries)
+    assert {s.name for s in whole.styles} <= set(paintings), live
 
 
 def test_runtime_needs_no_torch(cli_env, tmp_path: Path) -> None:
