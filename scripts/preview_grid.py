@@ -59,16 +59,16 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
 
 
 def shown_by_default() -> list[str]:
-    """Every installed style once, under the catalog's first name for it: a painting with a name of its own
-    (``wave`` -> ``paintings/wave``) gets one row under that name, and a multi-style model adds rows
-    (``MODEL/STYLE``) only for its styles not named already."""
-    names, seen = [], set()
-    for entry in catalog.installed():
-        info = catalog.read_info(entry.path)
-        for style in [entry.style] if entry.style else [s.name for s in info.styles]:
-            if (entry.path.resolve(), style) not in seen:
-                seen.add((entry.path.resolve(), style))
-                names.append(entry.name if entry.style or not info.is_multi_style else f"{entry.name}/{style}")
+    """Every painting once per tier, under its catalog name (``wave``, ``wave-fast``); a multi-style model adds
+    rows (``MODEL/STYLE``) only for its styles that no name of its tier paints (its blends have a picture of their
+    own, ``--blend``)."""
+    entries = catalog.installed()
+    painted = {e.name: [e.style] if e.style else [s.name for s in catalog.read_info(e.path).styles] for e in entries}
+    named = {(e.tier, painted[e.name][0]) for e in entries if len(painted[e.name]) == 1}
+    names: list[str] = []
+    for e in entries:
+        styles = painted[e.name]
+        names += [e.name] if len(styles) == 1 else [f"{e.name}/{s}" for s in styles if (e.tier, s) not in named]
     return names
 
 
