@@ -90,10 +90,15 @@ def live_styles() -> list[str]:
     happen inside the network)."""
     entries = installed()
     fast = [e for e in entries if e.tier == "fast"]
-    painted = {e.name: {e.style} if e.style else {s.name for s in read_info(e.path).styles} for e in fast}
+    painted = {e.name: set(painted_styles(e)) for e in fast}
     alone = set().union(*(painted[e.name] for e in fast if len(painted[e.name]) == 1))
     return [e.name for e in fast if len(painted[e.name]) == 1 or not painted[e.name] <= alone] or \
         [e.name for e in entries]
+
+
+def painted_styles(entry: CatalogEntry) -> list[str]:
+    """The styles a catalog entry paints: its one style of a multi-style file, or every style of its file."""
+    return [entry.style] if entry.style else [s.name for s in read_info(entry.path).styles]
 
 
 def tiers(style: str) -> list[CatalogEntry]:

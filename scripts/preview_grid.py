@@ -63,7 +63,7 @@ def shown_by_default() -> list[str]:
     rows (``MODEL/STYLE``) only for its styles that no name of its tier paints (its blends have a picture of their
     own, ``--blend``)."""
     entries = catalog.installed()
-    painted = {e.name: [e.style] if e.style else [s.name for s in catalog.read_info(e.path).styles] for e in entries}
+    painted = {e.name: catalog.painted_styles(e) for e in entries}
     named = {(e.tier, painted[e.name][0]) for e in entries if len(painted[e.name]) == 1}
     names: list[str] = []
     for e in entries:
