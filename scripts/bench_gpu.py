@@ -68,14 +68,13 @@ def main() -> int:
     print("| model | size | variant | ms/frame | fps | x naive | GFLOP/s | max diff vs ours fp32 |")
     print("|---|---|---|---:|---:|---:|---:|---:|")
     for name in args.models.split(","):
-        reference = load_model(name, "cuda", None, GpuOptions(precision="fp32", bucket=0))
+        models = {label: load_model(name, "cuda", None, options) for label, options in VARIANTS.items()}
+        reference = models["stylecast fp32"]
+        candidates = {"naive fp32 (float NCHW numpy, session.run)":
+                      naive_stylizer(reference.path, style_blend(reference), providers=CUDA),
+                      **{label: model.run for label, model in models.items()}}
         for size in SIZES:
             frame = clip_frames(clip, size, 4)[3]
-            candidates = {"naive fp32 (float NCHW numpy, session.run)":
-                          naive_stylizer(reference.path, style_blend(reference), providers=CUDA)}
-            for label, options in VARIANTS.items():
-                model = load_model(name, "cuda", None, options)
-                candidates[label] = model.run
             gmacs = conv_gmacs(reference.path, *size)
             truth = reference.run(frame).astype(np.int16)
             for label, (ms, ratio) in interleaved_ms(candidates, frame, args.repeats).items():

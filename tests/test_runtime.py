@@ -152,8 +152,8 @@ def test_models_lists_styles_with_credits(cli_env) -> None:
     assert "2 styles, blendable: red, blue" in duo
 
 
-def test_live_default_names_each_style_once_and_aliases_paint_their_style(tint_models: dict[str, Path], tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_live_default_names_each_style_once_and_aliases_paint_their_style(
+        tint_models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A catalog name that points into a multi-style file (as `udnie-fast` once pointed into `paintings-fast`)
     paints the same pixels as that style of the file, and the live window's default set names each style once:
     the whole file is left out when its styles are named one by one."""
@@ -201,7 +201,7 @@ def test_each_shipped_painting_is_live_once() -> None:
         pytest.skip("models/catalog.json is not in this checkout")
     live = catalog.live_styles()
     entries = [catalog.lookup(name) for name in live]
-    paintings = [(e.style or catalog.read_info(e.path).styles[0].name) for e in entries]
+    paintings = [style for e in entries for style in catalog.painted_styles(e)]
     assert len(paintings) == len(set(paintings)) and all(e.tier == "fast" for e in entries), live
     whole = catalog.read_info(catalog.lookup("paintings-fast").path)
     assert {s.name for s in whole.styles} <= set(paintings), live

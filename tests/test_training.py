@@ -577,17 +577,13 @@ def test_shipped_recipes_parse_and_credit_their_paintings(path: Path) -> None:
 def test_every_shipped_model_is_reproduced_by_a_recipe_file(model: Path) -> None:
     """The recipe stored in a shipped model (as it really trained, e.g. stopped at a deadline) is one of
     models/recipes/*.json, so `stylecast train --recipe` reproduces it; only the bookkeeping intervals may differ."""
-    import json
-
-    import onnx
-
+    from realtime.catalog import read_info
     from training.recipe import Recipe, load_recipe
 
     def essentials(recipe: Recipe) -> dict:
         return {k: v for k, v in recipe.to_dict().items() if k not in ("checkpoint_every", "preview_every")}
 
-    meta = {p.key: p.value for p in onnx.load(str(model), load_external_data=False).metadata_props}
-    stored = essentials(Recipe.from_dict(json.loads(meta["stylecast.recipe"])))
+    stored = essentials(Recipe.from_dict(dict(read_info(model).recipe)))
     files = sorted((REPO / "models" / "recipes").glob("*.json"))
     assert any(essentials(load_recipe(f)) == stored for f in files), f"no recipe file matches {model.name}'s"
 
