@@ -25,7 +25,7 @@ EXAMPLES = """\
 examples:
   stylecast demo                                     stylize the bundled sample clip -> stylecast-demo.mp4
   stylecast image photo.jpg -o painted.png --style starry_night
-  stylecast video holiday.mp4 -o holiday-starry.mp4 --size 720
+  stylecast video holiday.mp4 -o holiday-scream.mp4 --size 720
   stylecast video clip.mp4 -o calm.mp4 --stabilize   less flicker: frames blended along the optical flow
   stylecast eval --video clip.mp4 --stabilize        a style's flicker on a clip, raw vs stabilised
   stylecast webcam --styles starry_night,wave        keys: 1-9 style, n/p, b blend, r record, h help, q quit
