@@ -17,6 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from realtime.cli import positive_int  # noqa: E402
+from realtime.errors import StylecastError  # noqa: E402
+from realtime.outputs import write_image  # noqa: E402
 from realtime.sample import sample_clip  # noqa: E402
 from realtime.video_io import VideoFrame, VideoReader  # noqa: E402
 
@@ -37,13 +40,16 @@ def picked_frames(path: Path, count: int, width: int) -> list[np.ndarray]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("stylized", type=Path, help="the demo's output (stylecast-demo.mp4)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="the .jpg to write")
-    p.add_argument("--frames", type=int, default=3, help="frames per row (default 3)")
-    p.add_argument("--width", type=int, default=320, help="width of each frame in pixels (default 320)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the picture to write (.jpg or .png)")
+    p.add_argument("--frames", type=positive_int, default=3, help="frames per row (default 3)")
+    p.add_argument("--width", type=positive_int, default=320, help="width of each frame in pixels (default 320)")
     args = p.parse_args()
-    rows = [np.hstack(picked_frames(clip, args.frames, args.width)) for clip in (sample_clip(), args.stylized)]
-    if not cv2.imwrite(str(args.output), np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 90]):
-        print(f"demo_frames: could not write {args.output}", file=sys.stderr)
+    try:
+        clips = (sample_clip(), args.stylized)
+        rows = [np.hstack(picked_frames(clip, args.frames, args.width)) for clip in clips]
+        write_image(args.output, np.vstack(rows), inputs=clips)
+    except StylecastError as exc:
+        print(f"demo_frames: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {args.output}")
     return 0
