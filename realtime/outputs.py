@@ -73,12 +73,13 @@ def _umask() -> int:
     return mask
 
 
-def write_image(path: Path, image: np.ndarray, inputs: Iterable[str | Path] = ()) -> None:
-    """Encode with OpenCV (format from the suffix) and write atomically."""
+def write_image(path: Path, image: np.ndarray, inputs: Iterable[str | Path] = (), jpeg_quality: int = 95) -> None:
+    """Encode with OpenCV (format from the suffix) and write atomically. ``jpeg_quality`` (0-100) applies to .jpg
+    only: 95 is OpenCV's own default, documentation figures use less to keep the repository small."""
     suffix = Path(path).suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
         raise StylecastError(f"unsupported image type {suffix or '(none)'} for {path}; use .png or .jpg")
-    ok, data = cv2.imencode(suffix, image)
+    ok, data = cv2.imencode(suffix, image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     if not ok:
         raise StylecastError(f"could not encode {path}")
     with atomic_output(Path(path), inputs) as tmp:

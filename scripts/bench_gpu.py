@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_performance import (  # noqa: E402 - the CPU benchmark's naive loop and timers, reused
     clip_frames, conv_gmacs, interleaved_ms, naive_stylizer, sequential_fps, style_blend)
 from realtime.bench import Contestant, compare  # noqa: E402
-from realtime.errors import StylecastError  # noqa: E402
+from realtime.errors import run_script  # noqa: E402
 from realtime.loader import load_model  # noqa: E402
 from realtime.providers import GpuOptions  # noqa: E402
 from realtime.sample import sample_clip  # noqa: E402
@@ -103,7 +103,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except StylecastError as exc:
-        raise SystemExit(f"bench_gpu: {exc}") from None
+    run_script("bench_gpu", main)

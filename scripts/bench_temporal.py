@@ -14,7 +14,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,6 +22,8 @@ sys.path.insert(0, str(REPO))
 from realtime import catalog  # noqa: E402
 from realtime.cli import parse_size, positive_int, resolve_size  # noqa: E402
 from realtime.loader import load_model  # noqa: E402
+from realtime.errors import run_script  # noqa: E402
+from realtime.outputs import check_output_path, write_image  # noqa: E402
 from realtime.flicker import FlickerReport, measure  # noqa: E402
 from realtime.sample import sample_clip  # noqa: E402
 from realtime.stabilizer import DEFAULT_STRENGTH, Stabilizer  # noqa: E402
@@ -95,6 +96,8 @@ def main() -> int:
     p.add_argument("--strip-start", type=int, default=126, help="first frame of the strip (default: the fox's "
                                                                      "fastest motion)")
     args = p.parse_args()
+    if args.strip:
+        check_output_path(args.strip)  # before minutes of measuring, not after
     model = load_model(args.style or catalog.default_style(), "cpu", args.threads)
     print(f"model {model.path.name} on {model.placement}; warping error = masked MSE, intensities in [0, 1]; "
           f"stabilizer strength {args.strength}")
@@ -110,11 +113,11 @@ def main() -> int:
     print()
     print(table(reports))
     if args.strip and strip is not None and strip.rows[0]:
-        cv2.imwrite(str(args.strip), strip.picture())
+        write_image(args.strip, strip.picture())
         print(f"wrote {args.strip} ({args.strip_clip}, frames {args.strip_start}-{args.strip_start + STRIP_FRAMES - 1}"
               f"; rows: input, raw, stabilized, |stabilized - raw| x4)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script("bench_temporal", main)

@@ -18,8 +18,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from realtime.cli import positive_int  # noqa: E402
-from realtime.errors import StylecastError  # noqa: E402
-from realtime.outputs import write_image  # noqa: E402
+from realtime.errors import run_script  # noqa: E402
+from realtime.outputs import check_output_path, write_image  # noqa: E402
 from realtime.sample import sample_clip  # noqa: E402
 from realtime.video_io import VideoFrame, VideoReader  # noqa: E402
 
@@ -44,16 +44,15 @@ def main() -> int:
     p.add_argument("--frames", type=positive_int, default=3, help="frames per row (default 3)")
     p.add_argument("--width", type=positive_int, default=320, help="width of each frame in pixels (default 320)")
     args = p.parse_args()
-    try:
-        clips = (sample_clip(), args.stylized)
-        rows = [np.hstack(picked_frames(clip, args.frames, args.width)) for clip in clips]
-        write_image(args.output, np.vstack(rows), inputs=clips)
-    except StylecastError as exc:
-        print(f"demo_frames: {exc}", file=sys.stderr)
-        return 1
+    check_output_path(args.output, inputs=[args.stylized])  # before any decoding
+    # The demo's output first: a bad one fails before the sample clip is made.
+    stylized = np.hstack(picked_frames(args.stylized, args.frames, args.width))
+    source = sample_clip()
+    original = np.hstack(picked_frames(source, args.frames, args.width))
+    write_image(args.output, np.vstack([original, stylized]), inputs=(source, args.stylized))
     print(f"wrote {args.output}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script("demo_frames", main)

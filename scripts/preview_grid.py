@@ -27,6 +27,8 @@ from realtime import catalog  # noqa: E402
 from realtime.live import fit_label  # noqa: E402
 from realtime.loader import load_model, load_styles  # noqa: E402
 from realtime.mixer import render  # noqa: E402
+from realtime.errors import run_script  # noqa: E402
+from realtime.outputs import check_output_path, write_image  # noqa: E402
 from realtime.sample import frames as sample_frames  # noqa: E402
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "assets" / "content" / "kodak24"
@@ -97,6 +99,7 @@ def main() -> int:
     parser.add_argument("--models", help="comma-separated styles (default: every installed style)")
     parser.add_argument("--blend", help="two comma-separated styles: one photo blended from the first to the second")
     args = parser.parse_args()
+    check_output_path(args.output)  # before painting every style, not after
     photos = [cv2.imread(str(KODAK / name)) for name in HELD_OUT_KODAK if (KODAK / name).is_file()]
     photos.append(sample_frames()[60])
     tiles = [tile(photo, args.height) for photo in photos]
@@ -104,10 +107,10 @@ def main() -> int:
         image = blend_strip(tiles[0], [n.strip() for n in args.blend.split(",")][:2])
     else:
         image = grid(tiles, args.models.split(",") if args.models else shown_by_default())
-    cv2.imwrite(str(args.output), image, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    write_image(args.output, image, jpeg_quality=88)
     print(f"wrote {args.output}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script("preview_grid", main)

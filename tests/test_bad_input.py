@@ -127,6 +127,27 @@ def test_bad_input_is_one_line_and_leaves_nothing(case: str, cli_env, workdir: P
     assert_refused(run_cli(cli_env, *args, cwd=workdir), message, workdir, before)
 
 
+SCRIPT_CASES = {
+    "demo_frames: missing clip": (["demo_frames.py", "nope.mp4", "-o", "frames.jpg"], "input not found"),
+    "demo_frames: figure over its input": (["demo_frames.py", "clip.mp4", "-o", "clip.mp4"], "overwrite the input"),
+    "demo_frames: unsupported picture type": (["demo_frames.py", "clip.mp4", "-o", "frames.gif"],
+                                              "unsupported image type"),
+    "preview_grid: output folder missing": (["preview_grid.py", "-o", "no/such/grid.jpg"], "does not exist"),
+    "bench_temporal: strip folder missing": (["bench_temporal.py", "--strip", "no/such/strip.png"], "does not exist"),
+}
+
+
+@pytest.mark.parametrize("case", SCRIPT_CASES, ids=list(SCRIPT_CASES))
+def test_repository_scripts_refuse_bad_input_with_one_line(case: str, cli_env, workdir: Path) -> None:
+    """The scripts behind the docs' figures fail like the CLI does, and before their minutes of work."""
+    (script, *args), message = SCRIPT_CASES[case]
+    before = digest(workdir)
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], env=cli_env, cwd=workdir,
+                            capture_output=True, text=True, timeout=240)
+    assert_refused(result, message, workdir, before)
+    assert result.stderr.strip().startswith(script.removesuffix(".py") + ": ")
+
+
 @pytest.mark.parametrize("command", ["image", "video"])
 def test_full_disk_is_one_line_and_leaves_nothing(command: str, cli_env, workdir: Path) -> None:
     """A disk that fills up mid-write, simulated by a 16 KB file size limit (RLIMIT_FSIZE: no root or mount
