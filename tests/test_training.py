@@ -368,6 +368,10 @@ def test_gatys_optimisation_lowers_its_loss(data: dict[str, Path]) -> None:
     assert result.image.shape == content.shape
     assert float(result.image.min()) >= 0 and float(result.image.max()) <= 1
     assert float(result.end.total) < 0.5 * float(result.start.total)
+    # The loss after 0..15 steps, from the start's to the end's (eval turns it into "steps to match a network").
+    assert len(result.history) == 16
+    assert result.history[0] == pytest.approx(float(result.start.total), rel=1e-4)
+    assert result.history[-1] == pytest.approx(float(result.end.total), rel=1e-4)
 
 
 @pytest.mark.slow
@@ -451,13 +455,33 @@ def test_export_and_eval_commands_from_a_checkpoint(data: dict[str, Path], tmp_p
         assert scores[name]["optimum_style"] < scores[name]["style"] and scores[name]["style_ratio"] > 1
         # The weighted objective the optimum minimises: a network is further from it than the optimum itself.
         assert scores[name]["objective_ratio"] > 1
+        # Where the style is missed, layer by layer; the style error is the mean over the layers, so its ratio is
+        # a weighted mean of theirs and lies between them.
+        by_layer = {k.removeprefix("style_ratio_"): v for k, v in scores[name].items() if k.startswith("style_ratio_")}
+        assert list(by_layer) == list(LossWeights().style_layers)
+        assert min(by_layer.values()) - 1e-4 <= scores[name]["style_ratio"] <= max(by_layer.values()) + 1e-4
+    assert report.count("style loss by VGG layer, x the optimum's: relu1_2 ") == 2
     cached = sorted((tmp_path / "cache" / "stylecast" / "gatys").glob("*.npy"))
-    assert len(cached) == 2  # one optimum per photo, shared by both models
+    # one optimum per photo, shared by both models, with its loss history
+    assert len([p for p in cached if p.name.endswith(".history.npy")]) == 2 and len(cached) == 4
+    # A 10-step network is worse than the optimum, so optimisation gets as low as it within its 20 steps.
+    assert 0 <= scores["exported"]["optimiser_steps"] <= 20
+    assert report.count("L-BFGS steps (per photo)") == 2
     stamps = [p.stat().st_mtime_ns for p in cached]
     assert main("eval", args[1:]) == 0
     again = capsys.readouterr().out
     assert [p.stat().st_mtime_ns for p in cached] == stamps  # reused, not recomputed
     assert json.loads(next(l for l in again.splitlines() if l.startswith("json: "))[6:]) == scores["better"]
+
+
+def test_steps_to_match_is_the_first_step_the_optimiser_is_as_good() -> None:
+    from training.evaluate import steps_to_match
+
+    history = np.array([5.0, 4.0, 3.0, 2.5, 2.0, 2.0])  # loss after 0..5 steps
+    assert steps_to_match(history, 3.0) == 2
+    assert steps_to_match(history, 2.2) == 4
+    assert steps_to_match(history, 9.0) == 0        # worse than the untouched photo
+    assert steps_to_match(history, 1.0) is None     # better than the whole optimisation run
 
 
 def test_eval_scores_the_peer_tool_on_the_same_painting(data: dict[str, Path], tmp_path: Path,

@@ -22,6 +22,7 @@ class GatysResult:
     image: torch.Tensor          # (3, H, W) RGB in [0, 1]
     start: LossTerms
     end: LossTerms
+    history: list[float]         # total loss after 0, 1, ..., steps steps: how fast optimisation gets there
 
 
 def _parametrise(img: torch.Tensor) -> torch.Tensor:
@@ -55,11 +56,13 @@ def stylize_by_optimisation(content: torch.Tensor, loss_fn: PerceptualLoss, step
         loss.backward()
         return loss
 
+    history = []
     for step in range(1, steps + 1):
-        loss = optimizer.step(closure)
+        loss = float(optimizer.step(closure).detach())  # both optimisers return the loss before their update
+        history.append(loss)
         if progress is not None:
-            progress(step, float(loss.detach()))
+            progress(step, loss)
     with torch.no_grad():
         image = torch.sigmoid(x)
         end = loss_fn(image, content)
-    return GatysResult(image=image[0].detach(), start=start, end=end)
+    return GatysResult(image=image[0].detach(), start=start, end=end, history=history + [float(end.total)])

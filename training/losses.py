@@ -90,11 +90,16 @@ class StyleTargets(nn.Module):
     def forward(self, feats: dict[str, torch.Tensor], style_index: torch.Tensor | None = None) -> torch.Tensor:
         """Per-sample mean over layers of the relative Gram error; ``style_index`` (N,) picks each sample's
         painting (None: the first for all)."""
+        return self.by_layer(feats, style_index).mean(0)
+
+    def by_layer(self, feats: dict[str, torch.Tensor], style_index: torch.Tensor | None = None) -> torch.Tensor:
+        """The relative Gram error of each layer, shape (layers, N): where a network misses the texture (fine
+        strokes at relu1_2, large shapes at relu4_3), which the mean alone hides."""
         n = next(iter(feats.values())).shape[0]
         idx = torch.zeros(n, dtype=torch.long, device=feats[self.layers[0]].device) if style_index is None \
             else style_index
         return torch.stack([relative_error(gram(feats[layer]), getattr(self, f"target_{layer}")[idx])
-                            for layer in self.layers]).mean(0)
+                            for layer in self.layers])
 
 
 class PerceptualLoss(nn.Module):
@@ -121,6 +126,12 @@ class PerceptualLoss(nn.Module):
         content_term = relative_error(out_feats[w.content_layer], target, self.content_scale)
         style_term = self.style_targets(out_feats, style_index)
         return LossTerms(content=w.content * content_term, style=w.style * style_term, tv=w.tv * total_variation(out))
+
+    @torch.no_grad()
+    def style_by_layer(self, out: torch.Tensor) -> dict[str, float]:
+        """Unweighted style error of each style layer for one image (batch of 1), against the first painting."""
+        errors = self.style_targets.by_layer(self.vgg(out, self.weights.style_layers))[:, 0]
+        return dict(zip(self.weights.style_layers, map(float, errors)))
 
     @torch.no_grad()
     def content_energy(self, photos: torch.Tensor) -> float:
