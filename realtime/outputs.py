@@ -79,7 +79,9 @@ def write_image(path: Path, image: np.ndarray, inputs: Iterable[str | Path] = ()
     suffix = Path(path).suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
         raise StylecastError(f"unsupported image type {suffix or '(none)'} for {path}; use .png or .jpg")
-    ok, data = cv2.imencode(suffix, image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    # Only JPEG gets the quality flag: other encoders warn on stderr about a flag they do not know.
+    params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if suffix in (".jpg", ".jpeg") else []
+    ok, data = cv2.imencode(suffix, image, params)
     if not ok:
         raise StylecastError(f"could not encode {path}")
     with atomic_output(Path(path), inputs) as tmp:
