@@ -22,36 +22,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
-from realtime.engine import StyleModel
 from realtime.errors import StylecastError
 
 from .losses import StyleTargets, relative_error
+from .onnx_import import load_stylenet
 from .vgg import VGGFeatures
 
 FEATURE_LAYER = "relu2_2"
 
 
-class OnnxTeacher:
-    """A shipped style model run by ONNX Runtime on training crops (RGB [0, 1] tensors in and out)."""
+class Teacher:
+    """A shipped style model painting training crops (RGB [0, 1] tensors in and out) on the trainer's device.
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
-        self.model = StyleModel(Path(path), device="cpu", threads=threads)
+    The .onnx file is rebuilt as its torch network (onnx_import.py), so a GPU run is not held to the CPU's pace by
+    ONNX Runtime. It runs in fp32 whatever the student's autocast, and its output is rounded to uint8 levels:
+    exactly what the runtime shows a user, which is what the student should learn."""
 
-    @property
-    def style_names(self) -> list[str]:
-        return self.model.style_names
+    def __init__(self, path: Path, device: torch.device) -> None:
+        self.net, info = load_stylenet(Path(path))
+        self.net = self.net.to(device).to(memory_format=torch.channels_last).requires_grad_(False)
+        self.style_names = [s.name for s in info.styles]
+        self.device = device
 
     @torch.no_grad()
     def __call__(self, rgb: torch.Tensor, style_index: int = 0) -> torch.Tensor:
-        if self.model.has_weights_input:
-            self.model.set_style_weights(np.eye(len(self.style_names), dtype=np.float32)[style_index])
-        frames = (rgb.float().clamp(0, 1) * 255).round().to(torch.uint8).flip(1).permute(0, 2, 3, 1).numpy()
-        out = np.stack([self.model.run(np.ascontiguousarray(f)) for f in frames])
-        return torch.from_numpy(out).permute(0, 3, 1, 2).flip(1).float().div(255.0).to(rgb.device)
+        weights = torch.nn.functional.one_hot(torch.tensor(style_index), len(self.style_names)).float()
+        with torch.autocast(self.device.type, enabled=False):
+            out = self.net(rgb.float(), weights.to(self.device) if len(self.style_names) > 1 else None)
+        return out.clamp(0, 1).mul(255).round().div(255)
 
 
 @dataclass
@@ -100,7 +101,7 @@ class DistillLoss(nn.Module):
         return terms
 
 
-def teacher_styles(teacher: OnnxTeacher, style_names: list[str]) -> list[int]:
+def teacher_styles(teacher: Teacher, style_names: list[str]) -> list[int]:
     """The teacher's index of each style the student learns, matched by name.
 
     A student may learn any subset of its teacher's styles in any order: a single-style fast model distilled

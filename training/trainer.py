@@ -28,7 +28,7 @@ from realtime.errors import StylecastError
 from . import checkpoint
 from .data import CropSampler, load_rgb, resize_long_side, split_images, to_unit
 from .divergence import DivergenceGuard
-from .distill import DistillLoss, DistillTerms, OnnxTeacher, StyleTerm, teacher_styles
+from .distill import DistillLoss, DistillTerms, StyleTerm, Teacher, teacher_styles
 from .losses import PerceptualLoss, StyleTargets
 from .network import StyleNet, build_network
 from .recipe import Recipe
@@ -123,7 +123,7 @@ class Distillation:
     """Objective of a distilled run: the teacher paints each crop, the student is scored against that.
     ``teacher_index[i]`` is the teacher's index of the student's style ``i``."""
 
-    def __init__(self, teacher: OnnxTeacher, teacher_index: list[int], loss: DistillLoss) -> None:
+    def __init__(self, teacher: Teacher, teacher_index: list[int], loss: DistillLoss) -> None:
         self.teacher = teacher
         self.teacher_index = teacher_index
         self.loss = loss.to(next(loss.vgg.buffers()).device)
@@ -268,7 +268,7 @@ class Trainer:
         r = self.recipe
         vgg = VGGFeatures(self.vgg_weights).to(self.device).to(memory_format=torch.channels_last)
         if r.teacher:
-            teacher = OnnxTeacher(Path(r.teacher), threads=torch.get_num_threads())
+            teacher = Teacher(Path(r.teacher), self.device)
             teacher_index = teacher_styles(teacher, [s.style_name for s in r.styles])
             w = r.losses
             style = (StyleTerm(w.distill_style, StyleTargets(vgg, w.style_layers,
