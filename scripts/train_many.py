@@ -1,8 +1,10 @@
 """Train several recipes at once, one `stylecast train` process each, sharing one machine (a lent GPU), and stop
 them all at a wall-clock deadline.
 
-A GPU lent for a few minutes is best filled by many small runs side by side: one Johnson-size run leaves most of
-an H100 idle between its small kernels. A run still going at the deadline is stopped the way Ctrl-C stops it (it
+Processes sharing a GPU take turns on it (time slicing, not concurrency): on an H200, eight Johnson-size runs at
+batch 8 made 46 steps/s together against 32 steps/s for one run alone, so side by side buys little throughput and
+costs each run most of its own. Run several when every recipe must come out of one short lease; run one when its
+quality matters (see docs/STATUS.md, device lessons). A run still going at the deadline is stopped the way Ctrl-C stops it (it
 saves a checkpoint) and exported from that checkpoint, so a lease never ends with nothing; its model records the
 step it reached, and its recipe reproduces it with ``--steps`` set to that step.
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-import torch
 
-from realtime.engine import StyleModel
-from realtime.errors import StylecastError
-from training import onnx_import
-from training.distill import Teacher
+torch = pytest.importorskip("torch", reason="training tests need the train extra (torch)")
+
+from realtime.engine import StyleModel  # noqa: E402
+from realtime.errors import StylecastError  # noqa: E402
+from training import onnx_import  # noqa: E402
+from training.distill import Teacher  # noqa: E402
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 

@@ -110,6 +110,19 @@ def test_resume_continues_the_same_loss_curve(data: dict[str, Path], tmp_path: P
         assert resumed[step] == pytest.approx(whole[step], rel=1e-4), step
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (the GPU lease, not CI)")
+def test_crops_cut_on_the_gpu_are_the_crops_cut_on_the_cpu(data: dict[str, Path]) -> None:
+    """A GPU run cuts its crops on the GPU; a step must still draw the same crops as on the CPU (resume and
+    recipes reproduce across devices), up to the interpolation's rounding."""
+    from training.data import CropSampler, split_images
+
+    photos = split_images(data["photos"], 4)[0]
+    cpu = CropSampler(photos, 48, seed=5).batch(3, 4)
+    gpu = CropSampler(photos, 48, seed=5, device=torch.device("cuda")).batch(3, 4)
+    assert gpu.device.type == "cuda"
+    assert (gpu.cpu() - cpu).abs().max() < 2 / 255
+
+
 def test_resume_may_lower_the_learning_rate_from_the_saved_step_on(data: dict[str, Path], tmp_path: Path) -> None:
     """A run trained at a constant rate to step 6 and resumed with a schedule that drops the rate at step 6 is the
     same run as one trained with that schedule from the start; the drop really changes the steps after it; and a
@@ -409,6 +422,21 @@ def test_eval_scores_the_style_of_a_multi_style_model_named_like_the_painting(ti
     assert model_candidate("duo/blue", painting="anything").label == "duo/blue"
     with pytest.raises(StylecastError, match="duo paints red, blue; name one as duo/STYLE"):
         model_candidate("duo", painting="wave")
+
+
+def test_eval_keeps_models_of_the_same_name_apart(tint_models, tmp_path: Path) -> None:
+    """A shipped model and a retrained file of the same name, scored in one run, each keep their own rows
+    (they were pooled into one model with twice the photos)."""
+    import shutil
+
+    from training.evaluate import distinct_labels, model_candidate
+
+    retrained = tmp_path / "retrained" / tint_models["red"].name
+    retrained.parent.mkdir()
+    shutil.copy(tint_models["red"], retrained)
+    names = [str(tint_models["red"]), str(retrained), "duo/blue"]
+    labels = [c.label for c in distinct_labels([model_candidate(n) for n in names], names)]
+    assert labels == [str(tint_models["red"]), str(retrained), "duo/blue"]
 
 
 def test_models_trained_differently_share_one_gatys_optimum() -> None:

@@ -200,9 +200,10 @@ def run_eval(argv: list[str]) -> int:
         raise StylecastError(f"style image not found: {args.style_image}")
     from realtime.peers import peer_stylizer
 
-    from .evaluate import Candidate, evaluate, format_report, format_table, model_candidate
+    from .evaluate import Candidate, distinct_labels, evaluate, format_report, format_table, model_candidate
 
     candidates = [model_candidate(name, args.style_image.stem) for name in args.models]
+    candidates = distinct_labels(candidates, args.models)
     candidates += [Candidate(peer, peer_stylizer(peer, style_image=args.style_image)) for peer in args.peer or []]
     results = evaluate(candidates, args.style_image, args.content_dir, args.vgg_weights, images=args.images,
                        size=args.size, gatys_steps=args.gatys_steps)

@@ -71,13 +71,18 @@ def to_unit(img: torch.Tensor) -> torch.Tensor:
 
 
 class CropSampler:
-    """Draws the global batch for a step: random crops of preloaded photos, as float RGB in [0, 1]."""
+    """Draws the global batch for a step: random crops of preloaded photos, as float RGB in [0, 1], on ``device``.
 
-    def __init__(self, files: list[Path], size: int, seed: int) -> None:
+    The photos are kept on the device that trains: on a GPU the crops are cut and rescaled there. With the crops
+    cut on the CPU, one Johnson-size run on an H200 made 32 steps/s at batch 8, several times slower than its
+    arithmetic needs of that GPU (an estimate: the GPU-side speed-up is not measured yet). Only the crop
+    positions come from the CPU generator, so a step draws the same crops on every device."""
+
+    def __init__(self, files: list[Path], size: int, seed: int, device: torch.device | None = None) -> None:
         self.size = size
         self.seed = seed
         # Preload once, downscaled: decoding JPEGs every step would cost as much as a small network's step.
-        self.images = [load_rgb(p, max_side=size * 3) for p in files]
+        self.images = [load_rgb(p, max_side=size * 3).to(device or "cpu") for p in files]
 
     def batch(self, step: int, batch_size: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + step)

@@ -98,6 +98,13 @@ def model_candidate(name: str, painting: str = "") -> Candidate:
                      int(recipe.get("style_size", DEFAULT_STYLE_SIZE)))
 
 
+def distinct_labels(candidates: list[Candidate], names: list[str]) -> list[Candidate]:
+    """Candidates whose model names clash (a shipped model and a retrained file of the same name) are labelled
+    by what the user typed instead, so each keeps its own rows rather than being pooled into one."""
+    labels = [c.label for c in candidates]
+    return [replace(c, label=name) if labels.count(c.label) > 1 else c for c, name in zip(candidates, names)]
+
+
 def _run(stylize: Callable[[np.ndarray], np.ndarray], rgb: torch.Tensor) -> torch.Tensor:
     """(3, H, W) RGB [0, 1] through a frame stylizer, exactly as the runtime runs it; same layout back."""
     bgr = (rgb.flip(0).permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()

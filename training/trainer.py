@@ -186,7 +186,7 @@ class Trainer:
         if r.batch_size % d.world:
             raise StylecastError(f"batch size {r.batch_size} does not split over {d.world} processes")
         train_files, held_out = split_images(Path(r.content_dir), r.holdout_every)
-        sampler = CropSampler(train_files, r.size, r.seed)
+        sampler = CropSampler(train_files, r.size, r.seed, self.device)
         loss_fn = self._objective(sampler)
         model = build_network(r.arch).to(self.device).to(memory_format=torch.channels_last)
         optimizer = torch.optim.Adam(model.parameters(), lr=r.lr)
