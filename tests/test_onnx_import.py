@@ -44,10 +44,15 @@ def test_a_network_rebuilt_wrongly_is_refused(monkeypatch: pytest.MonkeyPatch) -
         onnx_import.load_stylenet(MODELS / "wave.onnx")
 
 
-def test_a_foreign_onnx_file_is_refused(tmp_path: Path) -> None:
+def test_a_foreign_damaged_or_missing_teacher_is_refused(tmp_path: Path) -> None:
     model = onnx.load(str(MODELS / "wave.onnx"))
     del model.metadata_props[:]
     foreign = tmp_path / "foreign.onnx"
     onnx.save(model, str(foreign))
-    with pytest.raises(StylecastError, match="not a stylecast model this trainer can rebuild"):
-        onnx_import.load_stylenet(foreign)
+    damaged = tmp_path / "damaged.onnx"
+    damaged.write_bytes(np.random.default_rng(0).bytes(1000))
+    for path in (foreign, damaged):
+        with pytest.raises(StylecastError, match="not a stylecast model this trainer can rebuild"):
+            onnx_import.load_stylenet(path)
+    with pytest.raises(StylecastError, match="teacher model not found"):
+        onnx_import.load_stylenet(tmp_path / "missing.onnx")

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
+from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
 from realtime.contract import ContractError, ModelInfo, parse_metadata
@@ -34,12 +35,13 @@ PARITY_LEVELS = 2   # max |torch - ORT| in uint8 levels on the check frame (both
 
 def load_stylenet(path: Path) -> tuple[StyleNet, ModelInfo]:
     """The torch network inside a stylecast .onnx (fp32, eval mode, on the CPU) and the model's metadata."""
+    if not Path(path).is_file():
+        raise StylecastError(f"teacher model not found: {path}")
     try:
         model = onnx.load(str(path))
         info = parse_metadata({p.key: p.value for p in model.metadata_props})
         net = build_network(Architecture.from_dict(info.architecture)).eval()
-    except (OSError, onnx.onnx_cpp2py_export.checker.ValidationError, ContractError, KeyError, ValueError,
-            TypeError) as e:
+    except (OSError, DecodeError, ContractError, KeyError, ValueError, TypeError) as e:
         raise StylecastError(f"{path}: not a stylecast model this trainer can rebuild ({e})") from None
     values = _initializers(model)
     state = net.state_dict()
