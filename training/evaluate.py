@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -33,6 +32,7 @@ from tqdm import tqdm
 
 from realtime.catalog import lookup
 from realtime.loader import open_entry
+from realtime.outputs import atomic_output
 from realtime.paths import cache_dir
 from realtime.errors import StylecastError
 
@@ -168,10 +168,8 @@ def _load(path: Path) -> np.ndarray | None:
 
 def _store(path: Path, array: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, array, allow_pickle=False)
-    tmp.replace(path)
+    with atomic_output(path) as tmp:
+        np.save(tmp, array, allow_pickle=False)
 
 
 def steps_to_match(history: np.ndarray, loss: float) -> int | None:
