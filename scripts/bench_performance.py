@@ -27,7 +27,6 @@ import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
