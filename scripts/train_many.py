@@ -1,5 +1,6 @@
 """Train several recipes at once, one `stylecast train` process each, sharing one machine (a lent GPU), and stop
-them all at a wall-clock deadline.
+them all at a wall-clock deadline. A model file in place of a recipe trains that model further (`--from-model`)
+for ``--more-steps`` beyond the step it records, so each lease adds to the shipped models instead of starting over.
 
 Processes sharing a GPU take turns on it (time slicing, not concurrency): on an H200, eight Johnson-size runs at
 batch 8 made 46 steps/s together against 32 steps/s for one run alone, so side by side buys little throughput and
@@ -10,6 +11,8 @@ step it reached, and its recipe reproduces it with ``--steps`` set to that step.
 
     python scripts/train_many.py models/recipes/wave-quality.json models/recipes/udnie-quality.json \\
         --out-dir /tmp/gpu --deadline-min 5 -- --vgg-weights vgg16.pth --device cuda
+    python scripts/train_many.py models/wave.onnx models/udnie.onnx --more-steps 20000 \\
+        --out-dir /tmp/gpu --deadline-min 8 -- --vgg-weights vgg16.pth --device cuda
 
 Arguments after ``--`` go to every `stylecast train`. Prints one line per run: exit, step reached, minutes.
 """
@@ -26,6 +29,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from realtime.catalog import read_info  # noqa: E402
+from realtime.errors import StylecastError, run_script  # noqa: E402
+
 CLI = [sys.executable, "-m", "realtime.cli"]
 REPO = Path(__file__).resolve().parents[1]
 FINISHED = re.compile(r"stylecast: (\d+) steps in ([\d.]+) min")
@@ -41,10 +49,20 @@ class Run:
     code: int | None = None
 
 
-def start(recipe: Path, out_dir: Path, threads: int, extra: list[str]) -> Run:
-    name = recipe.stem
+def source_args(source: Path, more_steps: int) -> list[str]:
+    """What tells `stylecast train` which run to make: a recipe, or a model file to train further."""
+    if source.suffix != ".onnx":
+        return ["--recipe", str(source)]
+    recorded = read_info(source).recipe.get("steps")
+    if not isinstance(recorded, int):
+        raise StylecastError(f"{source} records no step count to train on from")
+    return ["--from-model", str(source), "--steps", str(recorded + more_steps)]
+
+
+def start(source: Path, out_dir: Path, threads: int, extra: list[str], more_steps: int) -> Run:
+    name = source.stem
     onnx, ckpt, log = out_dir / f"{name}.onnx", out_dir / f"{name}.ckpt", out_dir / f"{name}.log"
-    command = [*CLI, "train", "--recipe", str(recipe), "--out", str(onnx), "--checkpoint-dir", str(ckpt),
+    command = [*CLI, "train", *source_args(source, more_steps), "--out", str(onnx), "--checkpoint-dir", str(ckpt),
                "--threads", str(threads), "--resume", *extra]
     with log.open("w") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=REPO)
@@ -82,14 +100,17 @@ def main() -> int:
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("recipes", nargs="+", type=Path)
+    p.add_argument("sources", nargs="+", type=Path, metavar="RECIPE_OR_MODEL",
+                   help="recipe .json files, or stylecast .onnx models to train further")
+    p.add_argument("--more-steps", type=int, default=100_000,
+                   help="for a model: steps beyond the one it records (default: until the deadline)")
     p.add_argument("--out-dir", type=Path, required=True, help="models, checkpoints and one log per recipe")
     p.add_argument("--deadline-min", type=float, default=60.0, help="stop every run after this many minutes")
     args = p.parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    threads = max(1, (os.cpu_count() or 1) // len(args.recipes))
+    threads = max(1, (os.cpu_count() or 1) // len(args.sources))
     began = time.monotonic()
-    runs = [start(r.resolve(), args.out_dir.resolve(), threads, extra) for r in args.recipes]
+    runs = [start(s.resolve(), args.out_dir.resolve(), threads, extra, args.more_steps) for s in args.sources]
     wait_all(runs, began + 60 * args.deadline_min)
     for run in runs:
         status = export_stopped(run)
@@ -101,4 +122,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script("train_many", main)

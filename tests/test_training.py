@@ -110,6 +110,44 @@ def test_resume_continues_the_same_loss_curve(data: dict[str, Path], tmp_path: P
         assert resumed[step] == pytest.approx(whole[step], rel=1e-4), step
 
 
+def test_a_model_file_trains_on_from_the_step_it_records(data: dict[str, Path], tmp_path: Path) -> None:
+    """`--from-model`: a shipped file, without its checkpoint, continues its own run. The next step's loss is the
+    one an uninterrupted run has there (same weights, same crops); the command needs no recipe, records the whole
+    run's and, at a negligible rate, still paints like the file; a file that has the steps asked is refused."""
+    from realtime.catalog import read_info
+    from realtime.engine import StyleModel
+    from training.cli import main
+    from training.export import export_model
+
+    whole = train(data, tmp_path / "whole", steps=22).result.losses
+    first = train(data, tmp_path / "first", steps=20)
+    shipped = tmp_path / "stripes.onnx"
+    export_model(first.model, first.recipe, shipped, weights="fp32")
+
+    going_on = Trainer(tiny_recipe(data, steps=22), tmp_path / "on", data["vgg"], device="cpu", progress=False,
+                       from_model=shipped)
+    losses = going_on.run().losses
+    assert sorted(losses) == [21, 22]
+    assert losses[21] == pytest.approx(whole[21], rel=1e-3)
+
+    more = tmp_path / "more.onnx"
+    assert main("train", ["--from-model", str(shipped), "--steps", "23", "--lr-schedule", "20:1e-9", "--out",
+                          str(more), "--vgg-weights", str(data["vgg"]), "--device", "cpu"]) == 0
+    recipe = Recipe.from_dict(dict(read_info(more).recipe))
+    assert recipe == first.recipe.with_overrides(steps=23, lr_schedule=((20, 1e-9),))
+    frame = np.random.default_rng(4).integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    before = StyleModel(shipped, device="cpu").run(frame).astype(np.int16)
+    after = StyleModel(more, device="cpu").run(frame).astype(np.int16)
+    assert np.abs(after - before).max() <= 2
+    untrained = train(data, tmp_path / "fresh", steps=1)
+    export_model(untrained.model, untrained.recipe, tmp_path / "fresh.onnx", weights="fp32")
+    fresh = StyleModel(tmp_path / "fresh.onnx", device="cpu").run(frame).astype(np.int16)
+    assert np.abs(fresh - before).mean() > 10  # so the check above could fail: training moves the picture
+
+    with pytest.raises(StylecastError, match="already has 20 steps"):
+        Trainer(tiny_recipe(data, steps=20), tmp_path / "again", data["vgg"], device="cpu", from_model=shipped)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (the GPU lease, not CI)")
 def test_crops_cut_on_the_gpu_are_the_crops_cut_on_the_cpu(data: dict[str, Path]) -> None:
     """A GPU run cuts its crops on the GPU; a step must still draw the same crops as on the CPU (resume and

@@ -23,8 +23,10 @@ examples:
       --vgg-weights vgg16_features.pth
   stylecast train --recipe models/recipes/starry_night-fast.json --out starry.onnx --resume
   torchrun --nproc_per_node 2 -m training.cli train --recipe R.json --out m.onnx   (data parallel)
-  stylecast train --recipe models/recipes/wave-fast.json --out models/wave-fast.onnx \
+  stylecast train --recipe models/recipes/wave-fast.json --out models/wave-fast.onnx \\
       --vgg-weights vgg16_features.pth     (a fast model distilled from models/wave.onnx)
+  stylecast train --from-model models/wave.onnx --steps 8000 --lr-schedule 6000:1e-4 --out wave.onnx \\
+      --vgg-weights vgg16_features.pth     (train a shipped model further: its recipe, more steps)
 
 Checkpoints go to OUT's folder as OUT.ckpt/ (or --checkpoint-dir); Ctrl-C saves one; --resume continues
 exactly where the last one left off. TensorBoard: tensorboard --logdir OUT.ckpt/tb
@@ -60,6 +62,11 @@ def train_parser() -> argparse.ArgumentParser:
                    help="VGG16 features state dict (offline machines); else $STYLECAST_VGG_WEIGHTS, else torchvision")
     p.add_argument("--checkpoint-dir", type=Path, help="default: OUT with suffix .ckpt")
     p.add_argument("--resume", action="store_true", help="continue from the newest intact checkpoint")
+    p.add_argument("--from-model", type=Path, metavar="MODEL.onnx",
+                   help="continue the run that made this stylecast model, from the step its recipe records and "
+                        "with its weights (the optimiser's moments start afresh): give --steps above that, and "
+                        "--lr-schedule may lower the rate from there on. With --resume a checkpoint of the "
+                        "continued run, once there is one, is used instead")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--threads", type=positive_int, help="torch CPU threads (default: all cores / processes)")
     p.add_argument("--no-export", action="store_true", help="stop after training; export later")
@@ -119,13 +126,11 @@ def run_train(argv: list[str]) -> int:
         "arch.res_blocks": args.res_blocks, "arch.kind": args.network,
         "teacher": str(args.teacher) if args.teacher else None,
     })
-    if not recipe.content_dir:
-        raise StylecastError("no training photos: pass --content-dir (or a recipe with content_dir)")
     if args.threads:
         torch.set_num_threads(args.threads)
     ckpt_dir = args.checkpoint_dir or args.out.with_suffix(".ckpt")
     trainer = Trainer(recipe, ckpt_dir, args.vgg_weights, device=args.device, log_dir=ckpt_dir / "tb",
-                      resume=args.resume)
+                      resume=args.resume, from_model=args.from_model)
     result = trainer.run()
     steps = result.steps_run
     if steps:

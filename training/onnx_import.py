@@ -16,6 +16,7 @@ not understand is refused with one line instead of teaching a student the wrong 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -58,6 +59,18 @@ def load_stylenet(path: Path) -> tuple[StyleNet, ModelInfo]:
     _unfold_io(net)
     _check_against_runtime(net, path)
     return net, info
+
+
+def continuation_state(path: Path) -> dict[str, Any]:
+    """A model file as the checkpoint its run would have left at its last step, less the optimiser's moments.
+
+    A shipped model keeps its recipe (steps reached included) but not its checkpoint, which stays on the machine
+    that trained it (a lent GPU's is gone when the lease ends). This lets any later run, on any device, pick the
+    training up where the file left it instead of starting again from random weights."""
+    net, info = load_stylenet(path)
+    if "steps" not in info.recipe:
+        raise StylecastError(f"{path}: the model records no recipe, so there is no run to continue")
+    return {"model": net.state_dict(), "recipe": dict(info.recipe), "step": int(info.recipe["steps"])}
 
 
 def _initializers(model: onnx.ModelProto) -> dict[str, np.ndarray]:

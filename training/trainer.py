@@ -31,6 +31,7 @@ from .divergence import DivergenceGuard
 from .distill import DistillLoss, DistillTerms, StyleTerm, Teacher, teacher_styles
 from .losses import PerceptualLoss, StyleTargets
 from .network import StyleNet, build_network
+from .onnx_import import continuation_state
 from .recipe import Recipe
 from .stability import Perturbation, stability_term
 from .vgg import VGGFeatures
@@ -154,7 +155,8 @@ def preview_photos(held_out: list[Path], size: int, count: int = 4) -> torch.Ten
 
 class Trainer:
     def __init__(self, recipe: Recipe, checkpoint_dir: Path, vgg_weights: Path | None, device: str = "auto",
-                 log_dir: Path | None = None, resume: bool = False, progress: bool = True) -> None:
+                 log_dir: Path | None = None, resume: bool = False, progress: bool = True,
+                 from_model: Path | None = None) -> None:
         self.device = pick_device(device)
         self.checkpoint_dir = checkpoint_dir
         self.vgg_weights = vgg_weights
@@ -166,9 +168,19 @@ class Trainer:
             state, warnings = checkpoint.load_latest(checkpoint_dir)
             for w in warnings:
                 print(f"stylecast: warning: {w}; trying an older checkpoint")
-            if state is not None:
-                recipe = recipe.resumed_from(Recipe.from_dict(state["recipe"]), int(state["step"]))
-                self.start_step = int(state["step"])
+        if state is None and from_model is not None:
+            # A checkpoint of this run, when there is one, still wins: it has the optimiser's moments too.
+            state = continuation_state(from_model)
+            if recipe.steps <= state["step"]:
+                raise StylecastError(f"{from_model} already has {state['step']} steps; pass --steps above that "
+                                     "to train it further")
+            print(f"stylecast: continuing {from_model} from step {state['step']} (its weights; the optimiser's "
+                  "moments start afresh)")
+        if state is not None:
+            recipe = recipe.resumed_from(Recipe.from_dict(state["recipe"]), int(state["step"]))
+            self.start_step = int(state["step"])
+        if not recipe.content_dir:
+            raise StylecastError("no training photos: pass --content-dir (or a recipe with content_dir)")
         if recipe.arch.num_styles != len(recipe.styles):
             recipe = recipe.with_overrides(**{"arch.num_styles": len(recipe.styles)})
         self.recipe = recipe
@@ -192,7 +204,8 @@ class Trainer:
         optimizer = torch.optim.Adam(model.parameters(), lr=r.lr)
         if self.state is not None:
             model.load_state_dict(self.state["model"])
-            optimizer.load_state_dict(self.state["optimizer"])
+            if "optimizer" in self.state:  # not when the run continues a model file
+                optimizer.load_state_dict(self.state["optimizer"])
         net = DistributedDataParallel(model) if d.world > 1 else model
         amp = autocast_dtype(r.amp, self.device)
         scaler = torch.amp.GradScaler(self.device.type, enabled=amp == torch.float16)
