@@ -65,7 +65,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-model", type=Path, metavar="MODEL.onnx",
                    help="continue the run that made this stylecast model, from the step its recipe records and "
                         "with its weights (the optimiser's moments start afresh): give --steps above that, and "
-                        "--lr-schedule may lower the rate from there on. With --resume a checkpoint of the "
+                        "--lr-schedule may lower the rate from there on; every other setting is the run's own (as "
+                        "with --resume). With --resume a checkpoint of the "
                         "continued run, once there is one, is used instead")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--threads", type=positive_int, help="torch CPU threads (default: all cores / processes)")
