@@ -32,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from realtime.catalog import read_info  # noqa: E402
+from realtime.cli import positive_int  # noqa: E402
 from realtime.errors import StylecastError, run_script  # noqa: E402
 
 CLI = [sys.executable, "-m", "realtime.cli"]
@@ -102,7 +103,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sources", nargs="+", type=Path, metavar="RECIPE_OR_MODEL",
                    help="recipe .json files, or stylecast .onnx models to train further")
-    p.add_argument("--more-steps", type=int, default=100_000,
+    p.add_argument("--more-steps", type=positive_int, default=100_000,
                    help="for a model: steps beyond the one it records (default: until the deadline)")
     p.add_argument("--out-dir", type=Path, required=True, help="models, checkpoints and one log per recipe")
     p.add_argument("--deadline-min", type=float, default=60.0, help="stop every run after this many minutes")
