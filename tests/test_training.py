@@ -148,6 +148,22 @@ def test_a_model_file_trains_on_from_the_step_it_records(data: dict[str, Path], 
         Trainer(tiny_recipe(data, steps=20), tmp_path / "again", data["vgg"], device="cpu", from_model=shipped)
 
 
+def test_train_many_trains_a_model_file_further(data: dict[str, Path], tmp_path: Path) -> None:
+    """What a GPU lease runs: scripts/train_many.py given a model file adds --more-steps to the step it records."""
+    from realtime.catalog import read_info
+    from training.export import export_model
+
+    first = train(data, tmp_path / "first", steps=6)
+    shipped = tmp_path / "stripes.onnx"
+    export_model(first.model, first.recipe, shipped, weights="fp32")
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "train_many.py"), str(shipped), "--more-steps", "3",
+                           "--out-dir", str(tmp_path / "out"), "--deadline-min", "5", "--", "--vgg-weights",
+                           str(data["vgg"]), "--device", "cpu"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "stripes: 3 steps in" in done.stdout and "finished" in done.stdout
+    assert read_info(tmp_path / "out" / "stripes.onnx").recipe["steps"] == 9
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (the GPU lease, not CI)")
 def test_crops_cut_on_the_gpu_are_the_crops_cut_on_the_cpu(data: dict[str, Path]) -> None:
     """A GPU run cuts its crops on the GPU; a step must still draw the same crops as on the CPU (resume and
