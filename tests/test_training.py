@@ -148,6 +148,60 @@ def test_a_model_file_trains_on_from_the_step_it_records(data: dict[str, Path], 
         Trainer(tiny_recipe(data, steps=20), tmp_path / "again", data["vgg"], device="cpu", from_model=shipped)
 
 
+def continue_model(data: dict[str, Path], shipped: Path, ckpt: Path, steps: int, resume: bool = False,
+                   **overrides) -> dict[int, float]:
+    trainer = Trainer(tiny_recipe(data, steps=steps, **overrides), ckpt, data["vgg"], device="cpu",
+                      progress=False, resume=resume, from_model=shipped)
+    return trainer.run().losses
+
+
+def test_a_continued_model_is_not_jolted_by_its_fresh_optimiser(data: dict[str, Path], tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adam's first steps on fresh moments move every weight by the full rate, which wrecks a trained network
+    (a shipped quality model's style loss went 0.79 -> 3-4 in one step). Continued at its own rate, the model
+    is never worse on the next crops than the file itself (continued at a negligible rate) while the rate ramps
+    up; with no ramp it is far worse (so this check can fail); and a continuation interrupted during the ramp
+    resumes on the same loss curve."""
+    from training import trainer as trainer_module
+    from training.export import export_model
+
+    first = train(data, tmp_path / "first", steps=20)
+    shipped = tmp_path / "stripes.onnx"
+    export_model(first.model, first.recipe, shipped, weights="fp32")
+    frozen = continue_model(data, shipped, tmp_path / "frozen", 26, lr_schedule=((20, 1e-12),))
+    ramped = continue_model(data, shipped, tmp_path / "ramped", 26)
+    with monkeypatch.context() as m:
+        m.setattr(trainer_module, "FRESH_MOMENTS_WARMUP", 1)
+        jolted = continue_model(data, shipped, tmp_path / "jolted", 26)
+
+    def worst(losses: dict[int, float]) -> float:
+        """The largest loss on the continued steps relative to the file's own on the same crops."""
+        return max(losses[s] / frozen[s] for s in range(22, 27))
+
+    assert worst(ramped) <= 1.02, (ramped, frozen)
+    assert worst(jolted) > 2, (jolted, frozen)  # measured: 20x the file's loss one step in
+
+    continue_model(data, shipped, tmp_path / "split", 23, checkpoint_every=1)
+    resumed = continue_model(data, shipped, tmp_path / "split", 26, resume=True)
+    assert sorted(resumed) == list(range(21, 27))
+    for step in range(24, 27):
+        assert resumed[step] == pytest.approx(ramped[step], rel=1e-4), step
+
+
+def test_auto_precision_uses_bf16_only_where_it_is_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Emulated bf16 made a CPU training step ~12x slower than fp32 on an AVX2-only machine: `auto` picks it
+    on CUDA and on CPUs with native bf16 only; asked for by name it is still honoured."""
+    from training import trainer as trainer_module
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    for native, expected in ((True, torch.bfloat16), (False, None)):
+        monkeypatch.setattr(trainer_module, "cpu_has_native_bf16", lambda native=native: native)
+        assert trainer_module.autocast_dtype("auto", cpu) == expected
+        assert trainer_module.autocast_dtype("auto", cuda) == torch.bfloat16
+        assert trainer_module.autocast_dtype("bf16", cpu) == torch.bfloat16
+        assert trainer_module.autocast_dtype("none", cpu) is None
+
+
 def test_train_many_trains_a_model_file_further(data: dict[str, Path], tmp_path: Path) -> None:
     """What a GPU lease runs: scripts/train_many.py given a model file adds --more-steps to the step it records."""
     from realtime.catalog import read_info

@@ -64,10 +64,10 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the newest intact checkpoint")
     p.add_argument("--from-model", type=Path, metavar="MODEL.onnx",
                    help="continue the run that made this stylecast model, from the step its recipe records and "
-                        "with its weights (the optimiser's moments start afresh): give --steps above that, and "
-                        "--lr-schedule may lower the rate from there on; every other setting is the run's own (as "
-                        "with --resume). With --resume a checkpoint of the "
-                        "continued run, once there is one, is used instead")
+                        "with its weights (the optimiser's moments start afresh, so the rate ramps up over the "
+                        "first 100 steps): give --steps above that, and --lr-schedule may lower the rate from "
+                        "there on; every other setting is the run's own (as with --resume). With --resume a "
+                        "checkpoint of the continued run, once there is one, is used instead")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--threads", type=positive_int, help="torch CPU threads (default: all cores / processes)")
     p.add_argument("--no-export", action="store_true", help="stop after training; export later")
@@ -99,7 +99,9 @@ def train_parser() -> argparse.ArgumentParser:
                         "the teacher must paint every recipe style (matched by name), and may paint more")
     g.add_argument("--checkpoint-every", type=positive_int)
     g.add_argument("--preview-every", type=positive_int)
-    g.add_argument("--amp", choices=("auto", "bf16", "fp16", "none"))
+    g.add_argument("--amp", choices=("auto", "bf16", "fp16", "none"),
+                   help="mixed precision; auto = bf16 on CUDA and on CPUs with native bf16 (AVX-512-BF16, AMX), "
+                        "fp32 elsewhere (emulated bf16 is many times slower)")
     return p
 
 

@@ -52,7 +52,7 @@ class Recipe:
     lr_schedule: tuple[tuple[int, float], ...] = ()
     seed: int = 0
     holdout_every: int = 10      # every Nth photo (by a hash of its name) is never trained on
-    amp: str = "auto"            # auto (bf16 on CPU and CUDA), bf16, fp16 (CUDA), none
+    amp: str = "auto"            # auto (bf16 on CUDA and on bf16 CPUs, else fp32), bf16, fp16 (CUDA), none
     checkpoint_every: int = 200
     preview_every: int = 200
     losses: LossWeights = field(default_factory=LossWeights)
