@@ -110,6 +110,16 @@ def test_resume_continues_the_same_loss_curve(data: dict[str, Path], tmp_path: P
         assert resumed[step] == pytest.approx(whole[step], rel=1e-4), step
 
 
+def test_a_resumed_run_checkpoints_and_computes_as_this_invocation_asks(data: dict[str, Path],
+                                                                        tmp_path: Path) -> None:
+    """Cadence and precision are how a run is executed, not what it makes: a run resumed (or a model continued) on
+    a slower machine may checkpoint more often than the stored run did, and may leave a GPU's bf16 behind."""
+    train(data, tmp_path / "run", steps=4, checkpoint_every=10, amp="bf16")
+    resumed = train(data, tmp_path / "run", resume=True, steps=8, checkpoint_every=2, amp="none")
+    assert (resumed.recipe.checkpoint_every, resumed.recipe.amp) == (2, "none")
+    assert (tmp_path / "run" / "step_0000006.pt").is_file()
+
+
 def test_a_model_file_trains_on_from_the_step_it_records(data: dict[str, Path], tmp_path: Path) -> None:
     """`--from-model`: a shipped file, without its checkpoint, continues its own run. The next step's loss is the
     one an uninterrupted run has there (same weights, same crops); the command needs no recipe, records the whole

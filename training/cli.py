@@ -61,12 +61,15 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--vgg-weights", type=Path,
                    help="VGG16 features state dict (offline machines); else $STYLECAST_VGG_WEIGHTS, else torchvision")
     p.add_argument("--checkpoint-dir", type=Path, help="default: OUT with suffix .ckpt")
-    p.add_argument("--resume", action="store_true", help="continue from the newest intact checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the newest intact checkpoint, as the same run: only --steps, later "
+                        "--lr-schedule entries, --checkpoint-every, --preview-every and --amp may change")
     p.add_argument("--from-model", type=Path, metavar="MODEL.onnx",
                    help="continue the run that made this stylecast model, from the step its recipe records and "
                         "with its weights (the optimiser's moments start afresh, so the rate ramps up over the "
                         "first 100 steps): give --steps above that, and --lr-schedule may lower the rate from "
-                        "there on; every other setting is the run's own (as with --resume). With --resume a "
+                        "there on, and --checkpoint-every, --preview-every and --amp are this run's; every other "
+                        "setting is the run's own (as with --resume). With --resume a "
                         "checkpoint of the continued run, once there is one, is used instead")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--threads", type=positive_int, help="torch CPU threads (default: all cores / processes)")

@@ -70,14 +70,17 @@ class Recipe:
 
     def resumed_from(self, stored: "Recipe", step: int) -> "Recipe":
         """The recipe a run resumed at ``step`` goes on with: the stored one (a resumed run must be the same run),
-        except that the step budget may grow and the learning-rate schedule may change from ``step`` on."""
+        except that the step budget may grow and the learning-rate schedule may change from ``step`` on. How this
+        invocation runs (checkpoint and preview cadence, mixed precision) is its own: a GPU run's bf16 must not
+        follow it to a CPU without bf16, nor its sparse checkpoints to a slow machine."""
         past = tuple(e for e in stored.lr_schedule if e[0] < step)
         rewritten = [e for e in self.lr_schedule if e[0] < step and e not in past]
         if rewritten:
             raise StylecastError(f"the learning-rate schedule before step {step} is the stored run's; "
                                  f"entries {rewritten} would rewrite it")
         return replace(stored, steps=max(self.steps, step),
-                       lr_schedule=past + tuple(e for e in self.lr_schedule if e[0] >= step))
+                       lr_schedule=past + tuple(e for e in self.lr_schedule if e[0] >= step),
+                       checkpoint_every=self.checkpoint_every, preview_every=self.preview_every, amp=self.amp)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
