@@ -144,7 +144,10 @@ def test_a_model_file_trains_on_from_the_step_it_records(data: dict[str, Path], 
     assert main("train", ["--from-model", str(shipped), "--steps", "23", "--lr-schedule", "20:1e-9", "--out",
                           str(more), "--vgg-weights", str(data["vgg"]), "--device", "cpu"]) == 0
     recipe = Recipe.from_dict(dict(read_info(more).recipe))
-    assert recipe == first.recipe.with_overrides(steps=23, lr_schedule=((20, 1e-9),))
+    # How the run executes is this invocation's (here the defaults), everything else the stored run's.
+    assert recipe == first.recipe.with_overrides(steps=23, lr_schedule=((20, 1e-9),),
+                                                 checkpoint_every=Recipe().checkpoint_every,
+                                                 preview_every=Recipe().preview_every)
     frame = np.random.default_rng(4).integers(0, 256, (64, 80, 3), dtype=np.uint8)
     before = StyleModel(shipped, device="cpu").run(frame).astype(np.int16)
     after = StyleModel(more, device="cpu").run(frame).astype(np.int16)
