@@ -144,7 +144,7 @@ def _optimum(photo_path: Path, photo: torch.Tensor, style_path: Path, objective:
     key = hashlib.sha256(json.dumps({
         "photo": hashlib.sha256(photo_path.read_bytes()).hexdigest(),
         "style": hashlib.sha256(style_path.read_bytes()).hexdigest(), "shape": list(photo.shape),
-        "objective": asdict(objective), "style_size": style_size, "steps": steps, "vgg": vgg_id, "v": 2,
+        "objective": asdict(objective), "style_size": style_size, "steps": steps, "vgg": vgg_id, "v": 3,
     }, sort_keys=True).encode()).hexdigest()[:32]
     image_path = gatys_cache_dir() / f"{key}.npy"
     history_path = gatys_cache_dir() / f"{key}.history.npy"

@@ -42,13 +42,14 @@ def stylize_by_optimisation(content: torch.Tensor, loss_fn: PerceptualLoss, step
 
     with torch.no_grad():
         start = terms()
-    if method == "lbfgs":
-        optimizer: torch.optim.Optimizer = torch.optim.LBFGS([x], lr=lr or 1.0, max_iter=1, history_size=50,
-                                                             line_search_fn="strong_wolfe")
-    elif method == "adam":
-        optimizer = torch.optim.Adam([x], lr=lr or 0.05)
-    else:
+    def new_optimizer() -> torch.optim.Optimizer:
+        if method == "lbfgs":
+            return torch.optim.LBFGS([x], lr=lr or 1.0, max_iter=1, history_size=50, line_search_fn="strong_wolfe")
+        if method == "adam":
+            return torch.optim.Adam([x], lr=lr or 0.05)
         raise ValueError(f"unknown optimiser {method!r} (lbfgs, adam)")
+
+    optimizer = new_optimizer()
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
@@ -56,9 +57,15 @@ def stylize_by_optimisation(content: torch.Tensor, loss_fn: PerceptualLoss, step
         loss.backward()
         return loss
 
-    history = []
+    history: list[float] = []
     for step in range(1, steps + 1):
         loss = float(optimizer.step(closure).detach())  # both optimisers return the loss before their update
+        if method == "lbfgs" and history and loss == history[-1]:
+            # An L-BFGS step that changed nothing never will again: once its memory yields a direction that does
+            # not descend, torch's L-BFGS returns at once on every call, and 3 of 4 eval photos sat at their
+            # step-20 loss for 130 steps (an optimum too easy to match, --optimize stopping early). Forgetting
+            # the memory restarts it from the gradient.
+            optimizer = new_optimizer()
         history.append(loss)
         if progress is not None:
             progress(step, loss)
