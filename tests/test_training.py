@@ -560,6 +560,29 @@ def test_eval_keeps_models_of_the_same_name_apart(tint_models, tmp_path: Path) -
     assert labels == [str(tint_models["red"]), str(retrained), "duo/blue"]
 
 
+def test_gatys_restarts_an_lbfgs_that_stopped_descending(data: dict[str, Path],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch's L-BFGS, once its memory gives a direction that does not descend, returns at once on every later
+    call (3 of 4 eval photos sat at their step-20 loss for 130 steps). Given an L-BFGS that does that after three
+    steps, the optimisation still goes on lowering the loss; without the restart it would stay flat."""
+    from training.data import load_rgb, to_unit
+    from training.gatys import stylize_by_optimisation
+    from training.vgg import VGGFeatures
+
+    class StallsAfterThreeSteps(torch.optim.LBFGS):
+        def step(self, closure):  # noqa: ANN001, ANN201 - torch's signature
+            self.calls = getattr(self, "calls", 0) + 1
+            return super().step(closure) if self.calls <= 3 else closure()  # the loss, and no update
+
+    monkeypatch.setattr(torch.optim, "LBFGS", StallsAfterThreeSteps)
+    style = to_unit(load_rgb(data["painting"], max_side=64))
+    content = to_unit(load_rgb(next(data["photos"].iterdir()), max_side=48))
+    history = stylize_by_optimisation(content, PerceptualLoss(VGGFeatures(data["vgg"]), LossWeights(), [style]),
+                                      steps=14).history
+    assert history[4] == history[3]  # the first stall
+    assert history[-1] < 0.95 * history[4], history
+
+
 def test_models_trained_differently_share_one_gatys_optimum() -> None:
     """The optimum (minutes per photo) depends on the perceptual objective only, not on distillation or
     stability terms, so a quality model and its distilled fast model are scored against the same picture."""
