@@ -36,7 +36,6 @@ from realtime.errors import StylecastError, run_script  # noqa: E402
 from realtime.outputs import atomic_output  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-LAST_VGG_LAYER = 22  # relu4_3, the deepest layer the losses read (training/vgg.py LAYER_INDEX)
 JPEG_QUALITY = 92    # the shared photos' own quality
 
 
@@ -98,11 +97,12 @@ def compact_vgg(path: Path) -> bytes:
     """VGG16 features in fp16 with every layer past relu4_3 zeroed: the bytes of a file the trainer loads as is."""
     import torch
 
-    from training.vgg import VGGFeatures
+    from training.vgg import LAYER_INDEX, VGGFeatures
 
+    last_read = max(LAYER_INDEX.values())  # relu4_3, the deepest layer the losses read
     VGGFeatures(path)  # refuses a file that is not VGG16 features, with one line
     state = torch.load(path, map_location="cpu", weights_only=True)
-    compact = {key: (torch.zeros_like(value) if int(key.split(".")[0]) > LAST_VGG_LAYER else value).half()
+    compact = {key: (torch.zeros_like(value) if int(key.split(".")[0]) > last_read else value).half()
                for key, value in state.items()}
     buffer = io.BytesIO()
     torch.save(compact, buffer)
