@@ -16,7 +16,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="training tests need the train extra (torch)")
 
 from realtime.errors import StylecastError  # noqa: E402
-from tests.training_fixtures import REAL_VGG, REPO, vgg_weights, write_painting, write_photos  # noqa: E402
+from tests.training_fixtures import REPO, vgg_weights, write_painting, write_photos  # noqa: E402
 from training import checkpoint  # noqa: E402
 from training.losses import LossWeights, PerceptualLoss  # noqa: E402
 from training.network import Architecture  # noqa: E402
@@ -71,16 +71,17 @@ def test_stability_term_makes_outputs_follow_small_input_changes(data: dict[str,
     photos = torch.stack([to_unit(load_rgb(p, 48)) for p in sorted(data["photos"].glob("*.jpg"))[:4]])
     errors = {}
     for weight in (0.0, 1000.0):
-        # The margin holds in the precisions it was sized in: auto with the real VGG16, bf16 with the random
-        # stand-in (in fp32 the stand-in's run misses it: a fragile margin, to be re-sized).
-        amp = "auto" if REAL_VGG.is_file() else "bf16"
-        trainer = train(data, tmp_path / f"w{weight}", steps=30, amp=amp, **{"losses.stability": weight})
+        # Sized in session 13, in fp32 (the same on every CPU): 60 steps at lr 1e-3 leave 0.04-0.19 of the error
+        # of the run without the term (seeds 0-2, the real VGG16 and the random stand-in). The earlier 30 steps at
+        # lr 5e-3 measured noise: 0.3-3.2 with no order in the weight.
+        trainer = train(data, tmp_path / f"w{weight}", steps=60, lr=1e-3, amp="none",
+                        **{"losses.stability": weight})
         model = trainer.model.eval()
         style = torch.ones(1)
         with torch.no_grad():
             errors[weight] = float(stability_term(model, photos, model(photos, style), style, Perturbation(),
                                                   torch.Generator().manual_seed(5)).mean())
-    assert errors[1000.0] < 0.6 * errors[0.0], errors
+    assert errors[1000.0] < 0.4 * errors[0.0], errors
 
 
 def test_stability_term_is_zero_for_a_painter_that_moves_with_the_image() -> None:
