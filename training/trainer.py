@@ -3,7 +3,8 @@
 Launch plainly for one process, or with ``torchrun --nproc_per_node N`` for data parallelism (gloo on CPU, NCCL
 on CUDA); ranks split one deterministic global batch, so N processes follow the single-process loss curve.
 Mixed precision: bf16 autocast on CUDA and on CPUs with native bf16 (AVX-512-BF16 or AMX: about half the step
-time); fp16 with a gradient scaler on CUDA if asked. Checkpoints every ``checkpoint_every`` steps, on Ctrl-C/SIGTERM, and at the end.
+time); fp16 with a gradient scaler on CUDA if asked. Checkpoints every ``checkpoint_every`` steps, on
+Ctrl-C/SIGTERM, and at the end.
 """
 
 from __future__ import annotations
@@ -280,7 +281,7 @@ class Trainer:
                     raise StylecastError(self._divergence_message(step, jump, guard.window))
                 result.losses[step] = float(logged[0])
                 bar.update(1)
-                values = dict(zip(("total", *named), logged.tolist()))
+                values = dict(zip(("total", *named), logged.tolist(), strict=True))  # built together above
                 bar.set_postfix({k: f"{v:.4f}" for k, v in values.items()})
                 if writer is not None and step % 10 == 0:
                     for name, value in values.items():
