@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -44,40 +45,42 @@ from realtime.cli import positive_int  # noqa: E402
 from realtime.errors import StylecastError, run_script  # noqa: E402
 from realtime.outputs import atomic_output  # noqa: E402
 
+if TYPE_CHECKING:
+    from training.recipe import Recipe  # imported where used: it brings torch
+
 REPO = Path(__file__).resolve().parents[1]
 JPEG_QUALITY = 92    # the shared photos' own quality
 UPLOAD_MIB = 64      # what one call to a lent GPU carries, the repository included
 
 
-def recipe_of(path: Path) -> dict:
+def recipe_of(path: Path) -> Recipe:
     """The recipe a run of ``path`` trains with: the JSON file itself, or the one a model records."""
-    from training.recipe import load_recipe
+    from training.recipe import Recipe, load_recipe
 
     if path.suffix == ".onnx":
         if not path.is_file():
             raise StylecastError(f"model not found: {path}")
-        return dict(read_info(path).recipe)
-    return load_recipe(path).to_dict()
+        return Recipe.from_dict(dict(read_info(path).recipe))
+    return load_recipe(path)
 
 
 def needed_files(sources: list[Path], held_out: bool = False) -> tuple[list[Path], list[Path]]:
     """The photos and paintings the runs of ``sources`` read (with ``held_out``, their held-out photos too)."""
     from training.data import split_images
-    from training.recipe import Recipe
 
     photos: set[Path] = set()
     paintings: set[Path] = set()
     for source in sources:
         recipe = recipe_of(source)
-        if not recipe.get("content_dir"):
+        if not recipe.content_dir:
             raise StylecastError(f"{source}: the recipe names no content_dir")
-        folder = Path(recipe["content_dir"])
+        folder = Path(recipe.content_dir)
         if not folder.is_dir():
             raise StylecastError(f"{source}: training photos not found: {folder}")
-        train, held = split_images(folder, recipe.get("holdout_every", Recipe.holdout_every))
+        train, held = split_images(folder, recipe.holdout_every)
         photos.update(p.resolve() for p in train + (held if held_out else []))
-        for style in recipe.get("styles", []):
-            image = Path(style["image"])
+        for style in recipe.styles:
+            image = Path(style.image)
             if not image.is_file():
                 raise StylecastError(f"{source}: painting not found: {image}")
             paintings.add(image.resolve())

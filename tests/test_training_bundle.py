@@ -23,7 +23,7 @@ def pack(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def bundle_root(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
+def bundle_root(tmp_path: Path) -> tuple[Path, Path, Path, Path, Path]:
     """A --root with photos (one held out, one smaller than --max-side 64), a painting, VGG weights, a recipe."""
     from training.data import split_images
 
@@ -37,7 +37,7 @@ def bundle_root(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
     recipe.write_text(json.dumps({"styles": [{"image": str(painting), "name": "stripes"}],
                                   "content_dir": str(photos)}))  # the default split: every 10th
     assert [len(s) for s in split_images(photos, 10)] == [5, 1]  # the split these tests are written for
-    return root, photos, vgg, recipe
+    return root, photos, painting, vgg, recipe
 
 
 def unpack(bundle: Path, into: Path) -> Path:
@@ -56,7 +56,7 @@ def test_a_bundle_holds_the_recipes_training_photos_paintings_and_a_smaller_vgg(
     from training.data import split_images
     from training.vgg import VGGFeatures
 
-    root, photos, vgg, recipe = bundle_root(tmp_path)
+    root, photos, painting, vgg, recipe = bundle_root(tmp_path)
     bundle = tmp_path / "bundle.tar.xz"
     done = pack(recipe, "--vgg-weights", vgg, "--out", bundle, "--root", root, "--max-side", 64, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -72,7 +72,7 @@ def test_a_bundle_holds_the_recipes_training_photos_paintings_and_a_smaller_vgg(
     assert not (unpacked / held[0].relative_to(root)).exists()
     moved = unpacked / "assets" / "photos"
     assert [p.relative_to(moved) for p in split_images(moved, 10)[0]] == [p.relative_to(photos) for p in train]
-    assert (unpacked / "assets" / "painting.png").read_bytes() == painting_bytes(root)
+    assert (unpacked / painting.relative_to(root)).read_bytes() == painting.read_bytes()
 
     packed_vgg = unpacked / "assets" / "vgg16.pth"
     assert packed_vgg.stat().st_size < 0.6 * vgg.stat().st_size
@@ -87,10 +87,6 @@ def test_a_bundle_holds_the_recipes_training_photos_paintings_and_a_smaller_vgg(
         assert error < 1e-2, (name, float(error))
 
 
-def painting_bytes(root: Path) -> bytes:
-    return (root / "assets" / "painting.png").read_bytes()
-
-
 def test_a_lower_jpeg_quality_shrinks_every_photo_and_held_out_ones_come_on_request(tmp_path: Path) -> None:
     """--jpeg-quality re-encodes even the photos small enough to copy, where that is smaller, and moves their
     pixels only a little; --held-out carries the held-out split too (for an evaluation on the remote side)."""
@@ -99,7 +95,7 @@ def test_a_lower_jpeg_quality_shrinks_every_photo_and_held_out_ones_come_on_requ
 
     from training.data import split_images
 
-    root, photos, vgg, recipe = bundle_root(tmp_path)
+    root, photos, _, vgg, recipe = bundle_root(tmp_path)
     bundle = tmp_path / "bundle.tar.xz"
     done = pack(recipe, "--vgg-weights", vgg, "--out", bundle, "--root", root, "--max-side", 64,
                 "--jpeg-quality", 40, "--held-out", cwd=tmp_path)
