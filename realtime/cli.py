@@ -85,6 +85,7 @@ def _bounded(convert: Callable[[str], float], noun: str, low: float | None = Non
 positive_int = _bounded(int, "a whole number", low=1)
 non_negative_int = _bounded(int, "a whole number", low=0)
 percent = _bounded(int, "a percentage", 0, 100, suffix="%")
+fraction = _bounded(float, "a number", 0, 1)
 stroke_scale = _bounded(float, "a number", STROKE_SCALE_MIN, STROKE_SCALE_MAX)
 
 

@@ -235,6 +235,28 @@ def test_train_many_trains_a_model_file_further(data: dict[str, Path], tmp_path:
     assert read_info(tmp_path / "out" / "stripes.onnx").recipe["steps"] == 9
 
 
+def test_train_many_ends_a_run_at_the_final_rate_from_the_step_it_reached(data: dict[str, Path],
+                                                                         tmp_path: Path) -> None:
+    """--final-lr: the run is stopped at the switch, resumed from its checkpoint at the lower rate for as many steps
+    as its own speed fits before the deadline, and its model's recipe records the drop at the step it reached."""
+    from realtime.catalog import read_info
+    from training.export import export_model
+
+    first = train(data, tmp_path / "first", steps=6)
+    shipped = tmp_path / "stripes.onnx"
+    export_model(first.model, first.recipe, shipped, weights="fp32")
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "train_many.py"), str(shipped), "--out-dir",
+                           str(tmp_path / "out"), "--deadline-min", "1", "--final-lr", "1e-4", "--final-share", "0.6",
+                           "--", "--vgg-weights", str(data["vgg"]), "--device", "cpu"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    recipe = read_info(tmp_path / "out" / "stripes.onnx").recipe
+    switch, rate = recipe["lr_schedule"][-1]
+    assert rate == 1e-4 and switch > 6, recipe["lr_schedule"]
+    assert recipe["steps"] > switch
+    assert f"(lr 0.0001 from step {switch})" in done.stdout, done.stdout
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (the GPU lease, not CI)")
 def test_crops_cut_on_the_gpu_are_the_crops_cut_on_the_cpu(data: dict[str, Path]) -> None:
     """A GPU run cuts its crops on the GPU; a step must still draw the same crops as on the CPU (resume and

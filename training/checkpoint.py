@@ -62,6 +62,12 @@ def save(folder: Path, step: int, state: dict[str, Any]) -> Path:
     return path
 
 
+def newest_step(folder: Path) -> int | None:
+    """The step of the newest recorded checkpoint (None if there is none): where a resumed run goes on from."""
+    steps = [int(e["step"]) for e in _read_manifest(folder) if (folder / e["file"]).is_file()]
+    return max(steps, default=None)
+
+
 def newest_before(folder: Path, step: int) -> Path | None:
     """The newest recorded checkpoint saved at or before ``step`` (None if there is none)."""
     earlier = [e for e in _read_manifest(folder) if e["step"] <= step and (folder / e["file"]).is_file()]
