@@ -87,7 +87,7 @@ def compare(clip: Path, contestants: list[Contestant], size: tuple[int, int] | N
             contestant=c,
             fps=statistics.median(s.fps for s in mine),
             infer_ms=statistics.median(_stage_ms(s, "inference") for s in mine),
-            ratio=statistics.median(m.fps / b.fps for m, b in zip(mine, base) if b.fps),
+            ratio=statistics.median(m.fps / b.fps for m, b in zip(mine, base, strict=True) if b.fps),
         ))
     return rows
 

@@ -51,7 +51,8 @@ def parse_size(text: str) -> tuple[int | None, int]:
         else:
             w, h = None, int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size: use WIDTHxHEIGHT (640x480) or HEIGHT (720)") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size: use WIDTHxHEIGHT (640x480) or HEIGHT (720)") from None
     if h <= 0 or (w is not None and w <= 0) or h > 16384 or (w or 0) > 16384:
         raise argparse.ArgumentTypeError(f"size {text!r} must be between 1 and 16384 pixels per side")
     return w, h

@@ -112,7 +112,8 @@ def parse_metadata(props: Mapping[str, str]) -> ModelInfo:
         raise ContractError(f"metadata '{KEY_CONTRACT}' is missing (not a stylecast model)")
     contract = _int_field(props, KEY_CONTRACT, CONTRACT_VERSION)
     if contract > CONTRACT_VERSION:
-        raise ContractError(f"contract version {contract} is newer than this stylecast understands ({CONTRACT_VERSION})")
+        raise ContractError(
+            f"contract version {contract} is newer than this stylecast understands ({CONTRACT_VERSION})")
     raw_styles = _json_field(props, KEY_STYLES, list, None)
     if not raw_styles:
         raise ContractError(f"metadata '{KEY_STYLES}' is missing or empty")

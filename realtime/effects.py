@@ -89,7 +89,7 @@ def grid_cells(count: int, width: int, height: int) -> list[tuple[int, int, int,
 def compose_grid(tiles: list[Frame], width: int, height: int) -> Frame:
     """Tiles (each already the size of its cell, see :func:`grid_cells`) on a black canvas of the frame's size."""
     out = np.zeros((height, width, 3), np.uint8)
-    for tile, (x, y, w, h) in zip(tiles, grid_cells(len(tiles), width, height)):
+    for tile, (x, y, w, h) in zip(tiles, grid_cells(len(tiles), width, height), strict=True):
         out[y:y + h, x:x + w] = tile
     return out
 

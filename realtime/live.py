@@ -74,7 +74,7 @@ def draw_overlay(image: np.ndarray, lines: list[str]) -> np.ndarray:
     band[:] = (band * 0.45).astype(np.uint8)
     for i, row in enumerate(rows):
         y = (i + 1) * line_height
-        for x, text in zip((6, 6 + column), row):
+        for x, text in zip((6, 6 + column), row, strict=False):
             cv2.putText(out, text, (x, y), font, scale, (255, 255, 255), thick, cv2.LINE_AA)
     return out
 
@@ -202,7 +202,7 @@ class LiveSession:
         if c.grid:
             cells = grid_cells(min(len(self.styles), GRID_MAX), width, height)
             tiles = [self.paint(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA), {style: 1.0})
-                     for style, (_, _, w, h) in zip(self.styles, cells)]
+                     for style, (_, _, w, h) in zip(self.styles, cells, strict=False)]
             return compose_grid(tiles, width, height)
         painted = self.paint(frame, self.current_mix(now))
         if c.steady:
@@ -311,7 +311,7 @@ class LiveSession:
         if self.controls.grid:
             shown = view.copy()
             cells = grid_cells(min(len(self.styles), GRID_MAX), view.shape[1], view.shape[0])
-            for number, (style, (x, y, w, h)) in enumerate(zip(self.styles, cells), start=1):
+            for number, (style, (x, y, w, h)) in enumerate(zip(self.styles, cells, strict=False), start=1):
                 text, scale = fit_label(f"{number} {style.name}", w - 12)
                 (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
                 band = shown[max(0, y + h - 12 - th):y + h - 8 + base, x + 2:x + 10 + tw]

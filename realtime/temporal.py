@@ -77,7 +77,7 @@ class TemporalMeter:
         mask = flow.confidence > 0.5
         self._pairs += 1
         self._input += (masked_mse(frame, flow.warp(prev_frame), mask), mean_change(frame, prev_frame))
-        for i, (out, prev_out) in enumerate(zip(stylized, prev_stylized)):
+        for i, (out, prev_out) in enumerate(zip(stylized, prev_stylized, strict=True)):
             self._output[i] += (masked_mse(out, flow.warp(prev_out), mask), mean_change(out, prev_out))
 
     def summary(self, output: int = 0) -> TemporalSummary:

@@ -95,7 +95,7 @@ def main() -> int:
                 row = compare(clip, [Contestant("ours", ours.run)], size, args.frames, rounds=1)[0]
                 ours_runs.append(row.fps)
                 infer.append(row.infer_ms)
-            ratio = statistics.median(o / n for o, n in zip(ours_runs, naive_runs))
+            ratio = statistics.median(o / n for o, n in zip(ours_runs, naive_runs, strict=True))
             print(f"| {ours.name} | {size[0]}x{size[1]} | {statistics.median(naive_runs):.1f} | "
                   f"{statistics.median(ours_runs):.1f} | {ratio:.2f}x | {statistics.median(infer):.2f} |",
                   flush=True)

@@ -90,7 +90,7 @@ def conv_gmacs(path: Path, width: int, height: int) -> float:
     if any(i.name == "style_weights" for i in session.get_inputs()):
         info = StyleModel(path, device="cpu").info
         feeds["style_weights"] = np.eye(len(info.styles), dtype=np.float32)[0]
-    shapes = dict(zip(names, (v.shape for v in session.run(names, feeds))))
+    shapes = dict(zip(names, (v.shape for v in session.run(names, feeds)), strict=True))
     macs = 0
     for conv in convs:
         weight = conv.input[1]
@@ -115,7 +115,7 @@ def interleaved_ms(candidates: dict[str, Stylizer], frame: Frame, repeats: int, 
         for name in names:
             times[name].append(median_ms(candidates[name], frame, repeats))
     base = times[names[0]]
-    return {n: (statistics.median(times[n]), statistics.median(b / t for b, t in zip(base, times[n])))
+    return {n: (statistics.median(times[n]), statistics.median(b / t for b, t in zip(base, times[n], strict=True)))
             for n in names}
 
 
@@ -295,7 +295,7 @@ def main() -> int:
             naive_runs.append(sequential_fps(clip, naive, size, args.frames))
             row = compare(clip, [Contestant("ours", model.run)], size, args.frames, rounds=1)[0]
             ours_runs.append(row.fps)
-        ratio = statistics.median(o / n for o, n in zip(ours_runs, naive_runs))
+        ratio = statistics.median(o / n for o, n in zip(ours_runs, naive_runs, strict=True))
         print(f"| {model.name} | {statistics.median(naive_runs):.1f} | {statistics.median(ours_runs):.1f} | "
               f"{ratio:.2f}x | {diff} |")
 

@@ -54,7 +54,7 @@ class StripCollector:
     def __call__(self, index: int, frame: np.ndarray, raw: np.ndarray, steady: np.ndarray | None) -> None:
         if self.start <= index < self.start + STRIP_FRAMES and steady is not None:
             diff = np.clip(np.abs(steady.astype(np.int16) - raw.astype(np.int16)) * 4, 0, 255).astype(np.uint8)
-            for row, image in zip(self.rows, (frame, raw, steady, diff)):
+            for row, image in zip(self.rows, (frame, raw, steady, diff), strict=True):
                 row.append(image)
 
     def picture(self) -> np.ndarray:

@@ -87,7 +87,7 @@ def blend_strip(photo: np.ndarray, pair: list[str], steps: int = 5) -> np.ndarra
     cells = [label(photo, "photo")]
     for i in range(steps):
         w = i / (steps - 1)
-        painted = stylize(lambda frame: render(frame, {a: 1 - w, b: w}), photo)
+        painted = stylize(lambda frame, w=w: render(frame, {a: 1 - w, b: w}), photo)
         cells.append(label(painted, f"{a.name} {round(100 * (1 - w))}%" if w < 0.5 else f"{b.name} {round(100 * w)}%"))
     return cv2.hconcat(cells)
 

@@ -97,7 +97,7 @@ def slope_per_hour(xs: list[float], ys: list[float]) -> float:
     """Least-squares slope of ys over xs (seconds), per hour."""
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     var = sum((x - mx) ** 2 for x in xs)
-    return 3600 * sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else 0.0
+    return 3600 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
 
 
 def summarize(samples: list[Sample], warmup: float) -> tuple[list[str], bool]:

@@ -103,7 +103,7 @@ def still_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from realtime.video_io import VideoWriter
 
     image = np.zeros((240, 320, 3), np.uint8)
-    for (y, x), colour in zip(((0, 0), (0, 160), (120, 0), (120, 160)), QUADRANT_COLOURS):
+    for (y, x), colour in zip(((0, 0), (0, 160), (120, 0), (120, 160)), QUADRANT_COLOURS, strict=True):
         image[y:y + 120, x:x + 160] = colour
     path = tmp_path_factory.mktemp("still") / "still.mp4"
     writer = VideoWriter(path, 320, 240, Fraction(10))
@@ -214,7 +214,7 @@ def test_live_controls_change_the_picture_and_record(cli_env, still_clip: Path, 
         key("g", "grid: on")
         grid = snap()
         assert grid.shape == base.shape
-        for (x, y), tint in zip(((0, 0), (160, 0), (0, 120), (160, 120)), (RED, BLUE, RED, BLUE)):
+        for (x, y), tint in zip(((0, 0), (160, 0), (0, 120), (160, 120)), (RED, BLUE, RED, BLUE), strict=True):
             assert_close(quadrants(grid, x, y, 160, 120), quadrants(apply_tint(base, tint)))
         screenshot(env, window, "live_grid.png")
         key("g", "grid: off")
@@ -226,7 +226,7 @@ def test_live_controls_change_the_picture_and_record(cli_env, still_clip: Path, 
         time.sleep(0.8)  # past the cross-fade
         feature = quadrants(snap())
         weights = np.array([0.75, 0.25])
-        tint = tuple(tuple(weights @ np.array([r, b])) for r, b in zip(RED, BLUE))
+        tint = tuple(tuple(weights @ np.array([r, b])) for r, b in zip(RED, BLUE, strict=True))
         assert_close(feature, quadrants(apply_tint(base, tint)))
         assert abs(feature[2, 2] - quadrants(mix(red, blue, 0.25))[2, 2]) > 20
         key("b", "blend: duo/red 50% + duo/blue 50%")

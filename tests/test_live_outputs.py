@@ -49,7 +49,7 @@ def test_styles_of_one_model_blend_in_feature_space_others_by_output(models: dic
     red, duo_red, duo_blue, blue = styles_of([models["red"], models["duo"], models["blue"]])
     assert np.array_equal(render(FRAME, {duo_blue: 1.0}), apply_tint(FRAME, BLUE))
     # One run of the two-style model with weights [0.5, 0.5]: the tints' parameters are averaged.
-    halfway = tuple(tuple((a + b) / 2 for a, b in zip(ra, ba)) for ra, ba in zip(RED, BLUE))
+    halfway = tuple(tuple((a + b) / 2 for a, b in zip(ra, ba, strict=True)) for ra, ba in zip(RED, BLUE, strict=True))
     feature = render(FRAME, {duo_red: 1.0, duo_blue: 1.0})
     assert np.abs(feature.astype(int) - apply_tint(FRAME, halfway)).max() <= 1
     # Two models: their outputs are averaged, which differs where the red tint clips.
@@ -142,7 +142,7 @@ def test_recorder_places_frames_on_the_frame_rate_grid_with_audio(tmp_path: Path
         levels = [int(round(f.image.mean())) for f in reader.items(with_audio=False)]
         assert reader.container.streams.audio[0].duration > 0
     expected = [40, 40, 120, 160, 160, 160, 220, 220, 220, 220, 220]
-    assert len(levels) == frames and max(abs(a - b) for a, b in zip(levels, expected)) <= 6, levels
+    assert len(levels) == frames and max(abs(a - b) for a, b in zip(levels, expected, strict=True)) <= 6, levels
 
 
 def test_microphone_through_sounddevice_or_a_reason_why_not(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -63,7 +63,7 @@ def test_engine_runs_multi_style_blends(tint_models) -> None:
     model.set_style_weights(np.array([0, 1]))
     np.testing.assert_array_equal(model.run(frame), apply_tint(frame, BLUE))
     model.set_style_weights(np.array([1, 1]))
-    half = tuple(tuple((a + b) / 2 for a, b in zip(x, y)) for x, y in zip(RED, BLUE))
+    half = tuple(tuple((a + b) / 2 for a, b in zip(x, y, strict=True)) for x, y in zip(RED, BLUE, strict=True))
     np.testing.assert_array_equal(model.run(frame), apply_tint(frame, half))
     with pytest.raises(StylecastError):
         model.set_style_weights(np.array([0, 0]))

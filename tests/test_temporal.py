@@ -78,7 +78,7 @@ def test_stabilizer_halves_warping_error_of_a_flickering_pan() -> None:
     rng = np.random.default_rng(0)
     raw = [noisy(f, rng) for f in frames]
     stabilizer = Stabilizer()
-    steady = [stabilizer(f, r) for f, r in zip(frames, raw)]
+    steady = [stabilizer(f, r) for f, r in zip(frames, raw, strict=True)]
     raw_score, steady_score = score(frames, raw, steady)
     assert steady_score.warping_error < 0.5 * raw_score.warping_error
     assert stabilizer.cuts == 0
@@ -89,7 +89,7 @@ def test_stabilizer_resets_at_a_scene_cut() -> None:
     rng = np.random.default_rng(0)
     raw = [noisy(f, rng) for f in frames]
     stabilizer = Stabilizer()
-    out = [stabilizer(f, r) for f, r in zip(frames, raw)]
+    out = [stabilizer(f, r) for f, r in zip(frames, raw, strict=True)]
     assert not np.array_equal(out[3], raw[3])   # blending was on before the cut...
     np.testing.assert_array_equal(out[4], raw[4])  # ...and the first frame of the new shot is the network's own
     assert stabilizer.cuts == 1

@@ -669,7 +669,7 @@ def test_export_and_eval_commands_from_a_checkpoint(data: dict[str, Path], tmp_p
     assert main("eval", args[1:]) == 0
     again = capsys.readouterr().out
     assert [p.stat().st_mtime_ns for p in cached] == stamps  # reused, not recomputed
-    assert json.loads(next(l for l in again.splitlines() if l.startswith("json: "))[6:]) == scores["better"]
+    assert json.loads(next(line for line in again.splitlines() if line.startswith("json: "))[6:]) == scores["better"]
 
 
 def test_steps_to_match_is_the_first_step_the_optimiser_is_as_good() -> None:

@@ -102,7 +102,8 @@ def distinct_labels(candidates: list[Candidate], names: list[str]) -> list[Candi
     """Candidates whose model names clash (a shipped model and a retrained file of the same name) are labelled
     by what the user typed instead, so each keeps its own rows rather than being pooled into one."""
     labels = [c.label for c in candidates]
-    return [replace(c, label=name) if labels.count(c.label) > 1 else c for c, name in zip(candidates, names)]
+    return [replace(c, label=name) if labels.count(c.label) > 1 else c
+            for c, name in zip(candidates, names, strict=True)]
 
 
 def _run(stylize: Callable[[np.ndarray], np.ndarray], rgb: torch.Tensor) -> torch.Tensor:

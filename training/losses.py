@@ -131,7 +131,7 @@ class PerceptualLoss(nn.Module):
     def style_by_layer(self, out: torch.Tensor) -> dict[str, float]:
         """Unweighted style error of each style layer for one image (batch of 1), against the first painting."""
         errors = self.style_targets.by_layer(self.vgg(out, self.weights.style_layers))[:, 0]
-        return dict(zip(self.weights.style_layers, map(float, errors)))
+        return dict(zip(self.weights.style_layers, map(float, errors), strict=True))
 
     @torch.no_grad()
     def content_energy(self, photos: torch.Tensor) -> float:

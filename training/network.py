@@ -221,7 +221,8 @@ class FastCPUNet(EncoderDecoder):
         s = arch.num_styles
         self.down = nn.ModuleList([StridedNormAct(3, c1, s), StridedNormAct(c1, c2, s), StridedNormAct(c2, c3, s)])
         self.res = nn.ModuleList([SeparableResidual(c3, s) for _ in range(arch.res_blocks)])
-        self.up = nn.ModuleList([SeparableNormAct(c3, c2, s, upsample=True), SeparableNormAct(c2, c1, s, upsample=True)])
+        self.up = nn.ModuleList([SeparableNormAct(c3, c2, s, upsample=True),
+                                 SeparableNormAct(c2, c1, s, upsample=True)])
         self.out_conv = nn.Conv2d(c1, 3, 3, 1, padding=1)
 
     def finish(self, x: torch.Tensor) -> torch.Tensor:

@@ -89,7 +89,7 @@ def _folded_norms(model: onnx.ModelProto, net: StyleNet, values: dict[str, np.nd
     if len(nodes) != len(norms):
         return {}
     found = {}
-    for name, node in zip(norms, nodes):
+    for name, node in zip(norms, nodes, strict=True):
         scale, shift = (values.get(source.get(i, i).removesuffix(FP16_SUFFIX)) for i in node.input[1:3])
         if scale is None or shift is None:
             return {}
