@@ -116,11 +116,10 @@ def compact_vgg(path: Path) -> bytes:
     """VGG16 features in fp16 with every layer past relu4_3 zeroed: the bytes of a file the trainer loads as is."""
     import torch
 
-    from training.vgg import LAYER_INDEX, VGGFeatures
+    from training.vgg import LAYER_INDEX, vgg16_features
 
     last_read = max(LAYER_INDEX.values())  # relu4_3, the deepest layer the losses read
-    VGGFeatures(path)  # refuses a file that is not VGG16 features, with one line
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = vgg16_features(path).state_dict()  # refuses a file that is not VGG16 features, with one line
     compact = {key: (torch.zeros_like(value) if int(key.split(".")[0]) > last_read else value).half()
                for key, value in state.items()}
     buffer = io.BytesIO()
@@ -165,7 +164,7 @@ def main() -> int:
                    help="re-encode every photo at this JPEG quality where that makes it smaller")
     p.add_argument("--held-out", action="store_true",
                    help="also pack the held-out photos (for stylecast eval there; training never reads them)")
-    p.add_argument("--limit-mb", type=float, default=upload_room_mb(),
+    p.add_argument("--limit-mb", type=float,
                    help=f"refuse to write a bundle larger than this (MiB; default: the {UPLOAD_MIB} MiB upload "
                         "less the repository's tracked files)")
     args = p.parse_args()
@@ -181,8 +180,9 @@ def main() -> int:
             add(tar, arcname(painting, root), painting.read_bytes())
         add(tar, arcname(args.vgg_weights, root), compact_vgg(args.vgg_weights))
     size_mb = len(buffer.getvalue()) / 2**20
-    if size_mb > args.limit_mb:
-        raise StylecastError(f"the bundle would be {size_mb:.1f} MiB, over --limit-mb {args.limit_mb:.2f}; "
+    limit_mb = upload_room_mb() if args.limit_mb is None else args.limit_mb
+    if size_mb > limit_mb:
+        raise StylecastError(f"the bundle would be {size_mb:.1f} MiB, over --limit-mb {limit_mb:.2f}; "
                              "lower --max-side or --jpeg-quality, or pack fewer recipes (nothing was written)")
     with atomic_output(args.out) as tmp:
         tmp.write_bytes(buffer.getvalue())

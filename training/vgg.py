@@ -43,17 +43,23 @@ def _load_state_dict(path: Path | None) -> dict[str, torch.Tensor]:
     return {k.removeprefix("features."): v for k, v in full.items() if k.startswith("features.")}
 
 
+def vgg16_features(weights: Path | None = None) -> nn.Sequential:
+    """All of VGG16's feature layers with these weights (a file, $STYLECAST_VGG_WEIGHTS, else torchvision's),
+    refusing with one line a file that is not VGG16 features."""
+    features = vgg16(weights=None).features
+    try:
+        features.load_state_dict(_load_state_dict(weights), strict=True)
+    except RuntimeError as exc:
+        raise StylecastError(f"VGG weights do not fit VGG16 features: {str(exc).splitlines()[0]}") from None
+    return features
+
+
 class VGGFeatures(nn.Module):
     """Frozen VGG16 up to relu4_3; returns the requested activations for RGB input in [0, 1]."""
 
     def __init__(self, weights: Path | None = None) -> None:
         super().__init__()
-        features = vgg16(weights=None).features
-        try:
-            features.load_state_dict(_load_state_dict(weights), strict=True)
-        except RuntimeError as exc:
-            raise StylecastError(f"VGG weights do not fit VGG16 features: {str(exc).splitlines()[0]}") from None
-        self.layers = features[: max(LAYER_INDEX.values()) + 1].eval()
+        self.layers = vgg16_features(weights)[: max(LAYER_INDEX.values()) + 1].eval()
         for p in self.parameters():
             p.requires_grad_(False)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
