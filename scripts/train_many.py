@@ -67,6 +67,11 @@ class Run:
     code: int | None = None
     final_from: int | None = None    # the step from which it trains at --final-lr
 
+    @property
+    def finished(self) -> bool:
+        """It ran to its last step and wrote its model."""
+        return self.code == 0 and self.onnx.is_file()
+
 
 def learning_rate(text: str) -> float:
     """An argparse type: a rate in (0, 1]."""
@@ -137,7 +142,7 @@ def at_final_rate(run: Run, deadline: float, lr: float, out_dir: Path, threads: 
     from training.checkpoint import newest_step  # imported here: it brings torch
 
     step, speed = newest_step(run.checkpoints), bar_speed(run.log)
-    if (run.code == 0 and run.onnx.is_file()) or step is None or speed is None:
+    if run.finished or step is None or speed is None:
         return run
     rate, in_loop = speed
     overhead = max(0.0, (run.ended or time.monotonic()) - run.began - in_loop)
@@ -153,7 +158,7 @@ def at_final_rate(run: Run, deadline: float, lr: float, out_dir: Path, threads: 
 def export_stopped(run: Run) -> str:
     """A run that did not write its model (stopped, or failed) is exported from its newest checkpoint; without
     one, `stylecast export` says so in its one-line error."""
-    if run.code == 0 and run.onnx.is_file():
+    if run.finished:
         return "finished"
     done = subprocess.run([*CLI, "export", str(run.checkpoints), "-o", str(run.onnx)], cwd=REPO,
                           capture_output=True, text=True)

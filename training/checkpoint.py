@@ -62,15 +62,20 @@ def save(folder: Path, step: int, state: dict[str, Any]) -> Path:
     return path
 
 
+def _present(folder: Path) -> list[dict[str, Any]]:
+    """Manifest entries whose file is still there."""
+    return [e for e in _read_manifest(folder) if (folder / e["file"]).is_file()]
+
+
 def newest_step(folder: Path) -> int | None:
-    """The step of the newest recorded checkpoint (None if there is none): where a resumed run goes on from."""
-    steps = [int(e["step"]) for e in _read_manifest(folder) if (folder / e["file"]).is_file()]
-    return max(steps, default=None)
+    """The step of the newest recorded checkpoint (None if there is none): where a resumed run goes on from,
+    unless that file turns out damaged (:func:`load_latest` then takes an older one)."""
+    return max((int(e["step"]) for e in _present(folder)), default=None)
 
 
 def newest_before(folder: Path, step: int) -> Path | None:
     """The newest recorded checkpoint saved at or before ``step`` (None if there is none)."""
-    earlier = [e for e in _read_manifest(folder) if e["step"] <= step and (folder / e["file"]).is_file()]
+    earlier = [e for e in _present(folder) if e["step"] <= step]
     return folder / max(earlier, key=lambda e: e["step"])["file"] if earlier else None
 
 
