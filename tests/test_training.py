@@ -219,40 +219,31 @@ def test_auto_precision_uses_bf16_only_where_it_is_fast(monkeypatch: pytest.Monk
         assert trainer_module.autocast_dtype("none", cpu) is None
 
 
-def train_many_on_a_model_file(data: dict[str, Path], tmp_path: Path, *args: str) -> dict:
-    """Run scripts/train_many.py with ``args`` on a 6-step model file, as a GPU lease runs it on a shipped model;
-    the recipe its output model records."""
+def test_train_many_trains_a_model_file_further_and_ends_it_at_the_final_rate(data: dict[str, Path],
+                                                                             tmp_path: Path) -> None:
+    """What a GPU lease runs: scripts/train_many.py given a model file trains it on from the step it records
+    (``--more-steps`` beyond it), and with --final-lr the run is stopped at the switch, resumed from its checkpoint
+    at the lower rate for as many steps as its own speed fits before the deadline; its model's recipe records the
+    drop at the step it reached."""
     from realtime.catalog import read_info
+    from scripts.train_many import source_args
     from training.export import export_model
 
     first = train(data, tmp_path / "first", steps=6)
     shipped = tmp_path / "stripes.onnx"
     export_model(first.model, first.recipe, shipped, weights="fp32")
-    done = subprocess.run([sys.executable, str(REPO / "scripts" / "train_many.py"), str(shipped), *args,
-                           "--out-dir", str(tmp_path / "out"), "--", "--vgg-weights", str(data["vgg"]),
-                           "--device", "cpu"], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return {"stdout": done.stdout, "recipe": read_info(tmp_path / "out" / "stripes.onnx").recipe}
-
-
-def test_train_many_trains_a_model_file_further(data: dict[str, Path], tmp_path: Path) -> None:
-    """What a GPU lease runs: scripts/train_many.py given a model file adds --more-steps to the step it records."""
-    done = train_many_on_a_model_file(data, tmp_path, "--more-steps", "3", "--deadline-min", "5")
-    assert "stripes: 3 steps in" in done["stdout"] and "finished" in done["stdout"]
-    assert done["recipe"]["steps"] == 9
-
-
-def test_train_many_ends_a_run_at_the_final_rate_from_the_step_it_reached(data: dict[str, Path],
-                                                                         tmp_path: Path) -> None:
-    """--final-lr: the run is stopped at the switch, resumed from its checkpoint at the lower rate for as many steps
-    as its own speed fits before the deadline, and its model's recipe records the drop at the step it reached."""
+    assert source_args(shipped, 3) == ["--from-model", str(shipped), "--steps", "9"]
     # 45 s: the script's start-up and each run's (~6 s here) twice over, and a few seconds of steps on each side.
-    done = train_many_on_a_model_file(data, tmp_path, "--deadline-min", "0.75", "--final-lr", "1e-4",
-                                      "--final-share", "0.6")
-    switch, rate = done["recipe"]["lr_schedule"][-1]
-    assert rate == 1e-4 and switch > 6, done["recipe"]["lr_schedule"]
-    assert done["recipe"]["steps"] > switch
-    assert f"(lr 0.0001 from step {switch})" in done["stdout"], done["stdout"]
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "train_many.py"), str(shipped), "--deadline-min",
+                           "0.75", "--final-lr", "1e-4", "--final-share", "0.6", "--out-dir", str(tmp_path / "out"),
+                           "--", "--vgg-weights", str(data["vgg"]), "--device", "cpu"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    recipe = read_info(tmp_path / "out" / "stripes.onnx").recipe
+    switch, rate = recipe["lr_schedule"][-1]
+    assert rate == 1e-4 and switch > 6, recipe["lr_schedule"]
+    assert recipe["steps"] > switch
+    assert f"(lr 0.0001 from step {switch})" in done.stdout, done.stdout
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (the GPU lease, not CI)")
