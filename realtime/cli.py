@@ -145,8 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_image)
 
     p = sub.add_parser("video", help="stylize a video file (keeps its audio)",
-                       description="Stylize every frame of a video file, keeping its frame rate and soundtrack. "
-                                   "The output appears only when complete.")
+                       description="Stylize every frame of a video file, keeping each frame's timing (variable-"
+                                   "rate phone clips included) and the soundtrack. The output appears only when "
+                                   "complete.")
     p.add_argument("input", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True, help="output video (.mp4, .mov, .mkv, .webm)")
     p.add_argument("--style", help="style name or path to a .onnx model (default: the default style)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -84,8 +84,8 @@ def output_size(width: int, height: int, size: tuple[int, int] | None) -> tuple[
 def convert_video(src: Path, dst: Path, stylize: Callable[[np.ndarray], np.ndarray],
                   size: tuple[int, int] | None = None, progress: bool = True,
                   frames: int | None = None, with_audio: bool = True) -> pipeline.RunStats:
-    """Stylize every frame of ``src`` into ``dst`` (same frame rate; audio copied). ``frames`` limits the count
-    (benchmarks); a limited conversion drops the audio, which would outlast the video."""
+    """Stylize every frame of ``src`` into ``dst`` at the input's own timestamps (audio copied). ``frames``
+    limits the count (benchmarks); a limited conversion drops the audio, which would outlast the video."""
     check_output_path(dst, [src])
     with VideoReader(src) as reader:
         info = reader.info
@@ -93,7 +93,8 @@ def convert_video(src: Path, dst: Path, stylize: Callable[[np.ndarray], np.ndarr
         total = min(frames, info.frames) if frames and info.frames else (frames or info.frames or None)
         keep_audio = with_audio and frames is None
         with atomic_output(dst, [src]) as tmp:
-            writer = VideoWriter(tmp, width, height, info.fps, reader.audio if keep_audio else None)
+            writer = VideoWriter(tmp, width, height, info.fps, reader.audio if keep_audio else None,
+                                 time_base=reader.video.time_base)
             bar = tqdm(total=total, unit="frame", desc=Path(dst).name, disable=not progress, dynamic_ncols=True)
             items = reader.items(with_audio=keep_audio)
             if frames:
@@ -101,12 +102,12 @@ def convert_video(src: Path, dst: Path, stylize: Callable[[np.ndarray], np.ndarr
 
             def infer(item):  # noqa: ANN001, ANN202 - frames or audio packets
                 if isinstance(item, VideoFrame):
-                    return VideoFrame(item.index, stylize(fit(item.image, (width, height))))
+                    return replace(item, image=stylize(fit(item.image, (width, height))))
                 return item
 
             def sink(item) -> None:  # noqa: ANN001
                 if isinstance(item, VideoFrame):
-                    writer.write(item.image)
+                    writer.write(item.image, item.pts)
                     bar.update(1)
                 else:
                     writer.write_audio(item)

@@ -41,6 +41,7 @@ class VideoInfo:
 class VideoFrame:
     index: int
     image: np.ndarray    # HxWx3 uint8 BGR
+    pts: int | None = None  # presentation time in the video stream's time base; None when the file has none
 
 
 Item = Union[VideoFrame, av.Packet]
@@ -87,7 +88,7 @@ class VideoReader:
                         yield packet
                     continue
                 for frame in packet.decode():
-                    yield VideoFrame(index, frame.to_ndarray(format="bgr24"))
+                    yield VideoFrame(index, frame.to_ndarray(format="bgr24"), frame.pts)
                     index += 1
                     last_time = frame.time if frame.time is not None else last_time
         except av.FFmpegError as exc:
@@ -127,12 +128,28 @@ def video_codec_for(path: Path) -> str:
     return VIDEO_CODECS[suffix]
 
 
+def encoder_rate(codec: str, wanted: int | None) -> int:
+    """The sample rate to encode at: ``wanted`` where the encoder takes it, else the nearest it takes above (Opus
+    runs only at 8-48 kHz steps, so a CD-rate 44.1 kHz soundtrack goes to WebM at 48 kHz)."""
+    rates = sorted(av.codec.Codec(codec, "w").audio_rates or [])
+    wanted = wanted or 48000
+    if not rates or wanted in rates:
+        return wanted
+    return next((r for r in rates if r > wanted), rates[-1])
+
+
 class VideoWriter:
-    """Encodes BGR frames at a constant frame rate; copies or transcodes one audio stream alongside, or encodes
-    raw samples (``pcm=(rate, channels)``, e.g. a microphone's) with :meth:`write_pcm`."""
+    """Encodes BGR frames; copies or transcodes one audio stream alongside, or encodes raw samples
+    (``pcm=(rate, channels)``, e.g. a microphone's) with :meth:`write_pcm`.
+
+    Frames are timed either at a constant ``fps`` (a recording) or by the timestamps given to :meth:`write` in
+    ``time_base`` (a conversion passes the input's own): phones record at a variable frame rate, slowing down in
+    dim light, and re-timing such a clip at its average rate would drift the picture seconds away from its
+    soundtrack."""
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction,
-                 audio: av.audio.stream.AudioStream | None = None, pcm: tuple[int, int] | None = None) -> None:
+                 audio: av.audio.stream.AudioStream | None = None, pcm: tuple[int, int] | None = None,
+                 time_base: Fraction | None = None) -> None:
         suffix = Path(path).suffix.lower()  # atomic_output's temporary names keep the final suffix
         codec = video_codec_for(Path(path))
         if width % 2 or height % 2:
@@ -141,6 +158,10 @@ class VideoWriter:
         self.video = self.container.add_stream(codec, rate=fps)
         self.video.width, self.video.height, self.video.pix_fmt = width, height, "yuv420p"
         self.video.options = {"crf": "18", "preset": "veryfast"} if codec == "libx264" else {}
+        self.time_base = Fraction(time_base) if time_base else 1 / Fraction(fps)
+        self.video.codec_context.time_base = self.time_base
+        self.frame_ticks = max(1, round(1 / (Fraction(fps) * self.time_base)))  # one frame's length in ticks
+        self.last_pts: int | None = None
         self.audio_in = audio
         self.audio_out = None
         self.resampler = None
@@ -149,21 +170,32 @@ class VideoWriter:
                 self.audio_out = self.container.add_stream_from_template(audio)
             else:
                 codec = AUDIO_FALLBACK.get(suffix, "aac")
-                self.audio_out = self.container.add_stream(codec, rate=audio.codec_context.sample_rate or 48000)
+                rate = encoder_rate(codec, audio.codec_context.sample_rate)
+                self.audio_out = self.container.add_stream(codec, rate=rate)
                 self.resampler = av.AudioResampler(format=self.audio_out.codec_context.format.name,
                                                    layout=self.audio_out.codec_context.layout.name,
                                                    rate=self.audio_out.codec_context.sample_rate)
         elif pcm is not None:
-            rate, channels = pcm
-            self.audio_out = self.container.add_stream(AUDIO_FALLBACK.get(suffix, "aac"), rate=rate)
+            self.pcm_rate, channels = pcm
+            codec = AUDIO_FALLBACK.get(suffix, "aac")
+            self.audio_out = self.container.add_stream(codec, rate=encoder_rate(codec, self.pcm_rate))
             self.audio_out.layout = "stereo" if channels == 2 else "mono"
         self.encodes_audio = self.resampler is not None or pcm is not None
         self.frames = 0
         self.samples = 0
 
-    def write(self, image: np.ndarray) -> None:
+    def write(self, image: np.ndarray, pts: int | None = None) -> None:
+        """Encode one frame at ``pts`` (in ``time_base``), or one frame after the last when it has no timestamp.
+        Timestamps that do not increase (a damaged file) are moved just after the last, so no frame is lost."""
         frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-        frame.pts = self.frames
+        if self.last_pts is None:
+            pts = max(0, pts or 0)  # a frame before the start (an edit list's) plays from 0
+        elif pts is None:
+            pts = self.last_pts + self.frame_ticks
+        else:
+            pts = max(pts, self.last_pts + 1)
+        frame.pts, frame.time_base = pts, self.time_base
+        self.last_pts = pts
         self.frames += 1
         self.container.mux(self.video.encode(frame))
 
@@ -182,7 +214,8 @@ class VideoWriter:
         """Raw float32 samples, [n, channels] (the writer must have been opened with ``pcm``)."""
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, np.float32).reshape(1, -1), format="flt",
                                            layout=self.audio_out.layout.name)
-        frame.sample_rate = self.audio_out.rate
+        # PyAV resamples to the encoder's rate and sample format.
+        frame.sample_rate, frame.time_base = self.pcm_rate, Fraction(1, self.pcm_rate)
         frame.pts = self.samples
         self.samples += len(samples)
         self.container.mux(self.audio_out.encode(frame))

@@ -43,3 +43,22 @@ def zero_frame_video(path: Path) -> Path:
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         out.start_encoding()
     return path
+
+
+def variable_rate_video(path: Path, times_ms: list[int]) -> Path:
+    """An MP4 whose frames come at the given times (milliseconds), as a phone records in dim light, with a
+    moving bar so every frame differs."""
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(30))
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for i, ms in enumerate(times_ms):
+            image = np.full((48, 64, 3), 40, np.uint8)
+            image[:, (4 * i) % 60:(4 * i) % 60 + 4] = 220
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts, frame.time_base = ms, Fraction(1, 1000)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path

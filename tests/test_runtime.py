@@ -12,6 +12,7 @@ import pytest
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
 from tests.conftest import REPO, asset, run_cli
+from tests.media_factory import variable_rate_video
 from tests.model_factory import BLUE, RED, apply_tint
 
 
@@ -88,6 +89,38 @@ def test_real_clip_with_audio_converts_end_to_end(cli_env, tmp_path: Path) -> No
     a, b = probe(src), probe(dst)
     assert (b["frames"], b["size"], b["fps"]) == (a["frames"], a["size"], a["fps"]) == (240, (640, 360), 24)
     assert b["audio"] == ["aac"]
+
+
+def test_webm_output_re_encodes_a_cd_rate_soundtrack_in_opus(cli_env, tmp_path: Path) -> None:
+    """WebM holds only Opus or Vorbis, and Opus runs at 48 kHz, not the 44.1 kHz of most AAC soundtracks: the
+    audio is resampled, not a crash, and still lasts as long as the picture."""
+    src = asset("videos", "cutBunny.mp4")
+    dst = tmp_path / "bunny.webm"
+    result = run_cli(cli_env, "video", src, "-o", dst, "--style", "blue", "--size", "180")  # VP9 is slow
+    assert result.returncode == 0, result.stderr
+    info = probe(dst)
+    assert (info["frames"], info["fps"], info["audio"]) == (240, 24, ["opus"])
+    with av.open(str(dst)) as c:
+        samples = [(frame.samples, frame.sample_rate) for frame in c.decode(audio=0)]
+    assert {rate for _, rate in samples} == {48000}
+    assert sum(n for n, _ in samples) / 48000 == pytest.approx(10.0, abs=0.05)
+
+
+def frame_times_ms(path: Path) -> list[int]:
+    with av.open(str(path)) as c:
+        return [round(float(frame.time) * 1000) for frame in c.decode(video=0)]
+
+
+def test_variable_frame_rate_video_keeps_every_frames_time(cli_env, tmp_path: Path) -> None:
+    """A phone clip that slows to 10 fps in the dark and back to 30: each painted frame is shown when the
+    original was (re-timed at the average rate, the middle would run up to 0.2 s off its soundtrack)."""
+    times = [33 * k for k in range(7)] + [200 + 100 * k for k in range(1, 8)] + [900 + 33 * k for k in range(1, 8)]
+    src = variable_rate_video(tmp_path / "phone.mp4", times)
+    dst = tmp_path / "painted.mp4"
+    result = run_cli(cli_env, "video", src, "-o", dst, "--style", "red")
+    assert result.returncode == 0, result.stderr
+    assert frame_times_ms(src) == times
+    assert frame_times_ms(dst) == times
 
 
 def test_video_size_option_resizes_keeping_aspect(cli_env, sample_clip: Path, tmp_path: Path) -> None:
