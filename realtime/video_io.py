@@ -51,8 +51,23 @@ Item = Union[VideoFrame, av.Packet]
 TRUNCATION_SLACK_SECONDS = 0.5
 
 
+def quarter_turns(path: Path) -> int:
+    """How many quarter turns counter-clockwise the first frame must make to stand as it is meant to be seen.
+
+    Phones store a portrait clip as a landscape picture plus a display rotation in the container; players turn
+    it, but decoded frames come out as stored, so without this a portrait clip would be painted and written on
+    its side. Read from a separate open so the caller's demuxing starts at the beginning."""
+    try:
+        with av.open(str(path)) as probe:
+            frame = next(probe.decode(video=0), None)
+    except av.FFmpegError:
+        return 0  # the caller's own decoding reports what is wrong with the file
+    return round((frame.rotation or 0) / 90) % 4 if frame is not None else 0
+
+
 class VideoReader:
-    """Decodes a file's first video stream to BGR frames, passing its first audio stream's packets along."""
+    """Decodes a file's first video stream to upright BGR frames, passing its first audio stream's packets
+    along."""
 
     def __init__(self, path: Path) -> None:
         if not Path(path).is_file():
@@ -69,8 +84,12 @@ class VideoReader:
         self.video.thread_type = "AUTO"
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
         rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
-        self.info = VideoInfo(self.video.codec_context.width, self.video.codec_context.height, Fraction(rate),
-                              int(self.video.frames or 0), self.audio.codec_context.name if self.audio else None)
+        self.turns = quarter_turns(path)
+        width, height = self.video.codec_context.width, self.video.codec_context.height
+        if self.turns % 2:
+            width, height = height, width
+        self.info = VideoInfo(width, height, Fraction(rate), int(self.video.frames or 0),
+                              self.audio.codec_context.name if self.audio else None)
         if self.info.width <= 0 or self.info.height <= 0:
             self.container.close()
             raise StylecastError(f"{path}: the video stream has no picture size")
@@ -88,7 +107,10 @@ class VideoReader:
                         yield packet
                     continue
                 for frame in packet.decode():
-                    yield VideoFrame(index, frame.to_ndarray(format="bgr24"), frame.pts)
+                    image = frame.to_ndarray(format="bgr24")
+                    if self.turns:
+                        image = np.ascontiguousarray(np.rot90(image, self.turns))
+                    yield VideoFrame(index, image, frame.pts)
                     index += 1
                     last_time = frame.time if frame.time is not None else last_time
         except av.FFmpegError as exc:

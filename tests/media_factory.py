@@ -62,3 +62,23 @@ def variable_rate_video(path: Path, times_ms: list[int]) -> Path:
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path
+
+
+def rotated_video(path: Path, degrees: int, frames: int = 3) -> Path:
+    """An MP4 stored as a landscape 96x64 picture (a red band along its top, a green one down its left side) with
+    a display rotation of ``degrees`` counter-clockwise in the container, as phones store portrait clips."""
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(30))
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        stream.set_display_rotation(degrees)
+        for i in range(frames):
+            image = np.full((64, 96, 3), 90, np.uint8)
+            image[:12, :, 2] = 240
+            image[:, :12, 1] = 240
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path

@@ -12,7 +12,7 @@ import pytest
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
 from tests.conftest import REPO, asset, run_cli
-from tests.media_factory import variable_rate_video
+from tests.media_factory import rotated_video, variable_rate_video
 from tests.model_factory import BLUE, RED, apply_tint
 
 
@@ -121,6 +121,41 @@ def test_variable_frame_rate_video_keeps_every_frames_time(cli_env, tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert frame_times_ms(src) == times
     assert frame_times_ms(dst) == times
+
+
+def upright_first_frame(path: Path) -> np.ndarray:
+    """The first frame as OpenCV shows it: turned by the container's display rotation (an independent reading)."""
+    capture = cv2.VideoCapture(str(path))
+    ok, image = capture.read()
+    capture.release()
+    assert ok
+    return image
+
+
+def test_portrait_phone_clip_is_painted_upright(cli_env, tmp_path: Path) -> None:
+    """A clip stored landscape with a 90-degree display rotation (a phone held upright) comes out portrait, the
+    right way up, as every player showed the original; not on its side with the rotation lost."""
+    src = rotated_video(tmp_path / "portrait.mp4", 90)
+    dst = tmp_path / "painted.mp4"
+    result = run_cli(cli_env, "video", src, "-o", dst, "--style", "red")
+    assert result.returncode == 0, result.stderr
+    expected = apply_tint(upright_first_frame(src), RED)
+    out = first_frame(dst)
+    assert out.shape == expected.shape == (96, 64, 3)
+    assert np.abs(out.astype(float) - expected).mean() < 4
+
+
+@pytest.mark.parametrize("degrees", [180, 270])
+def test_video_reader_turns_frames_as_players_do(tmp_path: Path, degrees: int) -> None:
+    from realtime.video_io import VideoFrame, VideoReader
+
+    src = rotated_video(tmp_path / "turned.mp4", degrees)
+    with VideoReader(src) as reader:
+        first = next(item for item in reader.items() if isinstance(item, VideoFrame))
+        size = (reader.info.width, reader.info.height)
+    expected = upright_first_frame(src)
+    assert size == (expected.shape[1], expected.shape[0]) and first.image.shape == expected.shape
+    assert np.abs(first.image.astype(float) - expected).mean() < 2  # two FFmpeg builds' colour conversions
 
 
 def test_video_size_option_resizes_keeping_aspect(cli_env, sample_clip: Path, tmp_path: Path) -> None:
