@@ -66,8 +66,8 @@ def quarter_turns(path: Path) -> int:
 
 
 class VideoReader:
-    """Decodes a file's first video stream to upright BGR frames, passing its first audio stream's packets
-    along."""
+    """Decodes a file's first video stream to BGR frames as players show them (upright, square pixels), passing
+    its first audio stream's packets along."""
 
     def __init__(self, path: Path) -> None:
         if not Path(path).is_file():
@@ -86,6 +86,13 @@ class VideoReader:
         rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
         self.turns = quarter_turns(path)
         width, height = self.video.codec_context.width, self.video.codec_context.height
+        # Non-square pixels (DVD, DV, broadcast captures): decode straight to the square-pixel size players show,
+        # or every circle would be painted and written squeezed.
+        aspect = self.video.sample_aspect_ratio
+        self.decode_size: dict[str, int] = {}
+        if aspect and aspect > 0 and aspect != 1:
+            width = max(2, round(width * aspect))
+            self.decode_size = {"width": width, "height": height}
         if self.turns % 2:
             width, height = height, width
         self.info = VideoInfo(width, height, Fraction(rate), int(self.video.frames or 0),
@@ -107,7 +114,7 @@ class VideoReader:
                         yield packet
                     continue
                 for frame in packet.decode():
-                    image = frame.to_ndarray(format="bgr24")
+                    image = frame.to_ndarray(format="bgr24", **self.decode_size)
                     if self.turns:
                         image = np.ascontiguousarray(np.rot90(image, self.turns))
                     yield VideoFrame(index, image, frame.pts)

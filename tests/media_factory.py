@@ -82,3 +82,23 @@ def rotated_video(path: Path, degrees: int, frames: int = 3) -> Path:
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path
+
+
+def anamorphic_video(path: Path, frames: int = 3) -> Path:
+    """An MP4 stored 72x64 with 16:9 pixels (shown 128x64, as a widescreen DVD is), holding a white disc of
+    radius 20 in display pixels: drawn squeezed in the stored picture."""
+    import cv2
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(25))
+        stream.width, stream.height, stream.pix_fmt = 72, 64, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = Fraction(16, 9)
+        image = np.zeros((64, 72, 3), np.uint8)
+        cv2.ellipse(image, (36, 32), (round(20 * 9 / 16), 20), 0, 0, 360, (255, 255, 255), -1)
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path

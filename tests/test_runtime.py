@@ -12,7 +12,7 @@ import pytest
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
 from tests.conftest import REPO, asset, run_cli
-from tests.media_factory import rotated_video, variable_rate_video
+from tests.media_factory import anamorphic_video, rotated_video, variable_rate_video
 from tests.model_factory import BLUE, RED, apply_tint
 
 
@@ -143,6 +143,19 @@ def test_portrait_phone_clip_is_painted_upright(cli_env, tmp_path: Path) -> None
     out = first_frame(dst)
     assert out.shape == expected.shape == (96, 64, 3)
     assert np.abs(out.astype(float) - expected).mean() < 4
+
+
+def test_non_square_pixels_are_painted_as_shown(cli_env, tmp_path: Path) -> None:
+    """A widescreen DVD-style clip (72x64 stored, 16:9 pixels) is painted and written at 128x64 square pixels, so
+    a disc stays round instead of being squeezed to a tall ellipse."""
+    src = anamorphic_video(tmp_path / "dvd.mp4")
+    dst = tmp_path / "painted.mp4"
+    result = run_cli(cli_env, "video", src, "-o", dst, "--style", "blue")
+    assert result.returncode == 0, result.stderr
+    out = first_frame(dst)
+    assert out.shape[:2] == (64, 128)
+    rows, cols = np.nonzero(out.max(axis=2) > 128)
+    assert abs((cols.max() - cols.min()) - (rows.max() - rows.min())) <= 2  # ~40 pixels each way
 
 
 @pytest.mark.parametrize("degrees", [180, 270])
