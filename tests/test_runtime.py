@@ -106,6 +106,30 @@ def test_webm_output_re_encodes_a_cd_rate_soundtrack_in_opus(cli_env, tmp_path: 
     assert sum(n for n, _ in samples) / 48000 == pytest.approx(10.0, abs=0.05)
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_written_video_tells_players_its_colours(tmp_path: Path, suffix: str) -> None:
+    """Output is encoded with the BT.709 matrix and tagged so: a player that follows the tags shows the painted
+    orange as painted (untagged BT.601, players that assume BT.709 were ~10 levels off in red)."""
+    from fractions import Fraction
+
+    from av.video.reformatter import Colorspace
+
+    from realtime.video_io import VideoWriter
+
+    orange = np.array([40, 100, 214], np.uint8)
+    path = tmp_path / f"orange{suffix}"
+    writer = VideoWriter(path, 64, 48, Fraction(10))
+    for _ in range(3):
+        writer.write(np.tile(orange, (48, 64, 1)))
+    writer.close()
+    with av.open(str(path)) as c:
+        context = c.streams.video[0].codec_context
+        assert (context.colorspace, context.color_primaries, context.color_trc) == (1, 1, 1)  # H.273: BT.709
+        frame = next(c.decode(video=0))
+    shown = frame.reformat(format="bgr24", src_colorspace=Colorspace.ITU709).to_ndarray()
+    assert np.abs(shown[8:40, 8:56].astype(int) - orange).max() <= 4
+
+
 def frame_times_ms(path: Path) -> list[int]:
     with av.open(str(path)) as c:
         return [round(float(frame.time) * 1000) for frame in c.decode(video=0)]
