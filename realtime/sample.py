@@ -9,17 +9,16 @@ machine; about a second to make.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
 from .outputs import atomic_output
 from .paths import cache_dir
+from .video_io import VideoWriter
 
-VERSION = 1
+VERSION = 2  # 2: BT.709, tagged
 WIDTH, HEIGHT, FPS, SECONDS = 640, 360, 24, 6
 PANORAMA = (1400, 520)   # width, height
 SAMPLE_RATE = 48000
@@ -121,28 +120,17 @@ def soundtrack() -> np.ndarray:
 
 
 def write_sample(path: Path) -> Path:
-    """Encode the clip (H.264 + AAC) to ``path`` atomically."""
+    """Encode the clip (H.264 + AAC, BT.709 like every video stylecast writes) to ``path`` atomically."""
     with atomic_output(path) as tmp:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
-            video = container.add_stream("libx264", rate=FPS)
-            video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-            video.options = {"crf": "20", "preset": "veryfast"}
-            audio = container.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
-            for i, image in enumerate(frames()):
-                frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-                frame.pts = i
-                container.mux(video.encode(frame))
-            container.mux(video.encode(None))
-            pcm = soundtrack()
-            chunk = 1024
-            for start in range(0, pcm.shape[1], chunk):
-                block = np.ascontiguousarray(pcm[:, start:start + chunk])
-                frame = av.AudioFrame.from_ndarray(block, format="fltp", layout="stereo")
-                frame.sample_rate = SAMPLE_RATE
-                frame.pts = start
-                frame.time_base = Fraction(1, SAMPLE_RATE)
-                container.mux(audio.encode(frame))
-            container.mux(audio.encode(None))
+        writer = VideoWriter(tmp, WIDTH, HEIGHT, FPS, pcm=(SAMPLE_RATE, 2))
+        try:
+            for image in frames():
+                writer.write(image)
+            writer.write_pcm(soundtrack().T)
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
     return path
 
 
