@@ -271,6 +271,7 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
     with VideoReader(src) as reader:  # a bad input fails here, before any model is loaded
         size = resolve_size(getattr(args, "size", None), reader.info.width, reader.info.height)
         check_stylize_size(*(size or (reader.info.width, reader.info.height)), src)
+        hdr = reader.info.hdr
     model = _load(args.style, args)
     stylize = model.run
     if getattr(args, "stabilize", False):
@@ -278,6 +279,10 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
 
         stylize = Stabilizer().wrap(model.run)  # inference is one thread, so frames arrive in order
     print(f"stylizing {src} with {model.name} on {model.placement}", file=sys.stderr)
+    if hdr:
+        print(f"note: {src} is HDR ({hdr}); it is painted and written as standard range without tone mapping, so "
+              "its colours may look flat or dim (turn HDR capture off on the phone for clips to stylize)",
+              file=sys.stderr)
     stats = convert_video(src, dst, stylize, size=size, with_audio=with_audio)
     print(f"wrote {dst} ({stats.frames} frames, {stats.fps:.1f} fps)")
 

@@ -36,6 +36,7 @@ class VideoInfo:
     fps: Fraction
     frames: int          # from the container header; 0 when unknown
     audio_codec: str | None
+    hdr: str | None = None  # "HLG" or "PQ" when the picture is high dynamic range
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class VideoFrame:
 Item = Union[VideoFrame, av.Packet]
 
 BT709 = 1  # the H.273 code of BT.709 for the matrix, the primaries and the transfer alike
+HDR_TRANSFERS = {16: "PQ", 18: "HLG"}  # H.273 transfer codes: HDR10 / Dolby Vision, and phones' HLG
 
 # A file whose frames stop this long before the duration its header states is truncated (a copy or download cut
 # short, a recorder that died): FFmpeg reads such a file to the cut and then reports a normal end of file.
@@ -99,7 +101,8 @@ class VideoReader:
         if self.turns % 2:
             width, height = height, width
         self.info = VideoInfo(width, height, Fraction(rate), int(self.video.frames or 0),
-                              self.audio.codec_context.name if self.audio else None)
+                              self.audio.codec_context.name if self.audio else None,
+                              HDR_TRANSFERS.get(int(self.video.codec_context.color_trc)))
         if self.info.width <= 0 or self.info.height <= 0:
             self.container.close()
             raise StylecastError(f"{path}: the video stream has no picture size")

@@ -105,3 +105,20 @@ def anamorphic_video(path: Path, frames: int = 3) -> Path:
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path
+
+
+def hlg_video(path: Path, frames: int = 3) -> Path:
+    """A small MP4 tagged as a phone's HDR capture: BT.2020 colours with the HLG transfer."""
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(30))
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        context = stream.codec_context
+        context.colorspace, context.color_primaries, context.color_trc = 9, 9, 18  # H.273: BT.2020, HLG
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 60 * i, np.uint8), format="bgr24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path

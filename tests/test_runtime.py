@@ -12,7 +12,7 @@ import pytest
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
 from tests.conftest import REPO, asset, run_cli
-from tests.media_factory import anamorphic_video, rotated_video, variable_rate_video
+from tests.media_factory import anamorphic_video, hlg_video, rotated_video, variable_rate_video
 from tests.model_factory import BLUE, RED, apply_tint
 
 
@@ -145,6 +145,17 @@ def test_variable_frame_rate_video_keeps_every_frames_time(cli_env, tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert frame_times_ms(src) == times
     assert frame_times_ms(dst) == times
+    assert "HDR" not in result.stderr
+
+
+def test_hdr_clip_converts_with_a_note_on_its_colours(cli_env, tmp_path: Path) -> None:
+    """A phone's HDR (HLG) clip is converted, and the user is told why its colours may look flat: there is no
+    tone mapping. An ordinary clip gets no such note."""
+    src = hlg_video(tmp_path / "hdr.mp4")
+    result = run_cli(cli_env, "video", src, "-o", tmp_path / "painted.mp4", "--style", "red")
+    assert result.returncode == 0, result.stderr
+    assert f"note: {src} is HDR (HLG)" in result.stderr
+    assert (tmp_path / "painted.mp4").is_file()
 
 
 def upright_first_frame(path: Path) -> np.ndarray:
