@@ -199,7 +199,7 @@ class VideoWriter:
         context.colorspace = context.color_primaries = context.color_trc = BT709
         context.color_range = ColorRange.MPEG
         self.time_base = Fraction(time_base) if time_base else 1 / Fraction(fps)
-        self.video.codec_context.time_base = self.time_base
+        context.time_base = self.time_base
         self.frame_ticks = max(1, round(1 / (Fraction(fps) * self.time_base)))  # one frame's length in ticks
         self.last_pts: int | None = None
         self.audio_in = audio
