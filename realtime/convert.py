@@ -92,9 +92,9 @@ def convert_video(src: Path, dst: Path, stylize: Callable[[np.ndarray], np.ndarr
         width, height = output_size(info.width, info.height, size)
         total = min(frames, info.frames) if frames and info.frames else (frames or info.frames or None)
         keep_audio = with_audio and frames is None
-        with atomic_output(dst, [src]) as tmp:
-            writer = VideoWriter(tmp, width, height, info.fps, reader.audio if keep_audio else None,
-                                 time_base=reader.video.time_base)
+        with atomic_output(dst, [src]) as tmp, VideoWriter(tmp, width, height, info.fps,
+                                                          reader.audio if keep_audio else None,
+                                                          time_base=reader.video.time_base) as writer:
             bar = tqdm(total=total, unit="frame", desc=Path(dst).name, disable=not progress, dynamic_ncols=True)
             items = reader.items(with_audio=keep_audio)
             if frames:
@@ -115,10 +115,6 @@ def convert_video(src: Path, dst: Path, stylize: Callable[[np.ndarray], np.ndarr
             try:
                 stats = pipeline.run(items, [("inference", infer)], sink,
                                      is_frame=lambda item: isinstance(item, VideoFrame))
-                writer.close()
-            except BaseException:
-                writer.abort()
-                raise
             finally:
                 bar.close()
     return stats

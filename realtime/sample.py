@@ -121,16 +121,10 @@ def soundtrack() -> np.ndarray:
 
 def write_sample(path: Path) -> Path:
     """Encode the clip (H.264 + AAC, BT.709 like every video stylecast writes) to ``path`` atomically."""
-    with atomic_output(path) as tmp:
-        writer = VideoWriter(tmp, WIDTH, HEIGHT, FPS, pcm=(SAMPLE_RATE, 2))
-        try:
-            for image in frames():
-                writer.write(image)
-            writer.write_pcm(soundtrack().T)
-            writer.close()
-        except BaseException:
-            writer.abort()
-            raise
+    with atomic_output(path) as tmp, VideoWriter(tmp, WIDTH, HEIGHT, FPS, pcm=(SAMPLE_RATE, 2)) as writer:
+        for image in frames():
+            writer.write(image)
+        writer.write_pcm(soundtrack().T)
     return path
 
 

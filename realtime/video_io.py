@@ -268,6 +268,21 @@ class VideoWriter:
             self.container.mux(self.audio_out.encode(None))
         self.container.close()
 
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, error_type: type[BaseException] | None, *exc: object) -> None:
+        """Finish the file after a clean run; after an error, or when finishing itself fails (a full disk), stop
+        without finishing, for the caller's atomic output to delete."""
+        if error_type is not None:
+            self.abort()
+            return
+        try:
+            self.close()
+        except BaseException:
+            self.abort()
+            raise
+
     def abort(self) -> None:
         """Stop without finishing (the caller deletes the temporary file)."""
         try:
