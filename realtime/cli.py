@@ -280,8 +280,7 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
         stylize = Stabilizer().wrap(model.run)  # inference is one thread, so frames arrive in order
     print(f"stylizing {src} with {model.name} on {model.placement}", file=sys.stderr)
     if hdr:
-        print(f"note: {src} is HDR ({hdr}); it is painted and written as standard range without tone mapping, so "
-              "its colours may look flat or dim (turn HDR capture off on the phone for clips to stylize)",
+        print(f"note: {src} is HDR ({hdr}): tone-mapped to standard range (BT.709) for painting; the output is SDR",
               file=sys.stderr)
     stats = convert_video(src, dst, stylize, size=size, with_audio=with_audio)
     print(f"wrote {dst} ({stats.frames} frames, {stats.fps:.1f} fps)")

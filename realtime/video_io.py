@@ -19,6 +19,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 
 from .errors import StylecastError
+from .hdr import HdrToSdr
 
 VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
 AUDIO_FALLBACK = {".webm": "libopus"}
@@ -71,8 +72,8 @@ def quarter_turns(path: Path) -> int:
 
 
 class VideoReader:
-    """Decodes a file's first video stream to BGR frames as players show them (upright, square pixels), passing
-    its first audio stream's packets along."""
+    """Decodes a file's first video stream to BGR frames as players show them (upright, square pixels, HDR
+    tone-mapped to standard range), passing its first audio stream's packets along."""
 
     def __init__(self, path: Path) -> None:
         if not Path(path).is_file():
@@ -106,7 +107,16 @@ class VideoReader:
         if self.info.width <= 0 or self.info.height <= 0:
             self.container.close()
             raise StylecastError(f"{path}: the video stream has no picture size")
+        self.to_sdr = HdrToSdr(self.info.hdr) if self.info.hdr else None
         self.path = path
+
+    def _picture(self, frame: av.VideoFrame) -> np.ndarray:
+        """One decoded frame as BGR uint8 the way it is meant to be seen."""
+        if self.to_sdr is not None:  # HDR: 16-bit RGB keeps the highlights for the tone mapping
+            image = self.to_sdr(frame.to_ndarray(format="rgb48le", **self.decode_size))
+        else:
+            image = frame.to_ndarray(format="bgr24", **self.decode_size)
+        return np.ascontiguousarray(np.rot90(image, self.turns)) if self.turns else image
 
     def items(self, with_audio: bool = True) -> Iterator[Item]:
         """Video frames (decoded, BGR) and audio packets (raw), in file order."""
@@ -120,10 +130,7 @@ class VideoReader:
                         yield packet
                     continue
                 for frame in packet.decode():
-                    image = frame.to_ndarray(format="bgr24", **self.decode_size)
-                    if self.turns:
-                        image = np.ascontiguousarray(np.rot90(image, self.turns))
-                    yield VideoFrame(index, image, frame.pts)
+                    yield VideoFrame(index, self._picture(frame), frame.pts)
                     index += 1
                     last_time = frame.time if frame.time is not None else last_time
         except av.FFmpegError as exc:

@@ -10,6 +10,7 @@ from typing import Callable
 import av
 import numpy as np
 import pytest
+from av.video.reformatter import Colorspace
 
 
 def index_first_copy(src: Path, dst: Path) -> Path:
@@ -51,17 +52,25 @@ def zero_frame_video(path: Path) -> Path:
 
 def encoded_clip(path: Path, images: list[np.ndarray], setup: Callable[[av.video.stream.VideoStream], None],
                  times_ms: list[int] | None = None) -> Path:
-    """H.264 MP4 of ``images`` (BGR, all one size) at 30 fps, or at ``times_ms``; ``setup`` adjusts the stream
-    (its tags, rotation, pixel shape) before the first frame is encoded."""
+    """H.264 MP4 of ``images`` (all one size) at 30 fps, or at ``times_ms``; ``setup`` adjusts the stream (its
+    tags, rotation, pixel shape) before the first frame is encoded. 8-bit images are BGR; 16-bit ones are an HDR
+    signal in RGB, encoded 10-bit with the BT.2020 matrix as phones do."""
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=Fraction(30))
         stream.height, stream.width = images[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
+        if images[0].dtype == np.uint16:
+            stream.pix_fmt, stream.options = "yuv420p10le", {"qp": "0"}  # lossless, to compare colours exactly
+        else:
+            stream.pix_fmt = "yuv420p"
         if times_ms is not None:
             stream.codec_context.time_base = Fraction(1, 1000)
         setup(stream)
         for i, image in enumerate(images):
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            if image.dtype == np.uint16:
+                frame = av.VideoFrame.from_ndarray(image, format="rgb48le").reformat(
+                    format=stream.pix_fmt, dst_colorspace=Colorspace.BT2020)
+            else:
+                frame = av.VideoFrame.from_ndarray(image, format="bgr24")
             frame.pts = i if times_ms is None else times_ms[i]
             if times_ms is not None:
                 frame.time_base = Fraction(1, 1000)
@@ -108,10 +117,40 @@ def anamorphic_video(path: Path) -> Path:
     return encoded_clip(path, [image] * 3, widen)
 
 
-def hlg_video(path: Path) -> Path:
-    """A small MP4 tagged as a phone's HDR capture: BT.2020 colours with the HLG transfer."""
+# The HDR signal an SDR scene becomes, computed forward (SDR to HDR) from the standards, independently of the
+# inverse that realtime/hdr.py applies: BT.1886 display light, BT.2408 reference white (203 cd/m²), BT.2087
+# primaries, then the ST 2084 (PQ) inverse EOTF or the BT.2100 HLG inverse OOTF and OETF.
+BT709_TO_BT2020 = np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114], [0.0164, 0.0880, 0.8956]])
+
+
+def hdr_signal(nits_rgb: np.ndarray, transfer: str) -> np.ndarray:
+    """Display light (cd/m², linear BT.2020 RGB) to a 16-bit HDR signal."""
+    if transfer == "PQ":
+        m1, m2 = 2610 / 16384, 2523 / 4096 * 128
+        c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+        y = np.power(nits_rgb / 10000, m1)
+        signal = np.power((c1 + c2 * y) / (1 + c3 * y), m2)
+    else:
+        display_luma = np.maximum(nits_rgb @ np.array([0.2627, 0.6780, 0.0593]), 1e-9)
+        scene = nits_rgb / 1000 * np.power(display_luma / 1000, (1 - 1.2) / 1.2)[..., None]
+        a = 0.17883277
+        b, c = 1 - 4 * a, 0.5 - a * np.log(4 * a)
+        signal = np.where(scene <= 1 / 12, np.sqrt(3 * scene), a * np.log(np.maximum(12 * scene - b, 1e-9)) + c)
+    return np.rint(np.clip(signal, 0, 1) * 65535).astype(np.uint16)
+
+
+def sdr_as_hdr(bgr: np.ndarray, transfer: str) -> np.ndarray:
+    """An SDR picture (BGR uint8) as the HDR signal of the same scene, its white at reference white."""
+    light = np.power(bgr[..., ::-1].astype(np.float64) / 255, 2.4)
+    return hdr_signal(203 * light @ BT709_TO_BT2020.T, transfer)
+
+
+def hdr_video(path: Path, signal: np.ndarray, transfer: str) -> Path:
+    """A 10-bit MP4 of one HDR picture (16-bit RGB signal), tagged as a phone's HDR capture: BT.2020 colours
+    with the HLG or PQ transfer."""
     def tag(stream: av.video.stream.VideoStream) -> None:
         context = stream.codec_context
-        context.colorspace, context.color_primaries, context.color_trc = 9, 9, 18  # H.273: BT.2020, HLG
+        context.colorspace, context.color_primaries = 9, 9  # H.273: BT.2020
+        context.color_trc = {"PQ": 16, "HLG": 18}[transfer]
 
-    return encoded_clip(path, [np.full((48, 64, 3), 60 * i, np.uint8) for i in range(3)], tag)
+    return encoded_clip(path, [signal] * 2, tag)

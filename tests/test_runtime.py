@@ -12,7 +12,7 @@ import pytest
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
 from tests.conftest import REPO, asset, run_cli
-from tests.media_factory import anamorphic_video, hlg_video, rotated_video, variable_rate_video
+from tests.media_factory import anamorphic_video, hdr_video, rotated_video, sdr_as_hdr, variable_rate_video
 from tests.model_factory import BLUE, RED, apply_tint
 
 
@@ -148,14 +148,15 @@ def test_variable_frame_rate_video_keeps_every_frames_time(cli_env, tmp_path: Pa
     assert "HDR" not in result.stderr
 
 
-def test_hdr_clip_converts_with_a_note_on_its_colours(cli_env, tmp_path: Path) -> None:
-    """A phone's HDR (HLG) clip is converted, and the user is told why its colours may look flat: there is no
-    tone mapping. An ordinary clip gets no such note."""
-    src = hlg_video(tmp_path / "hdr.mp4")
+def test_hdr_clip_converts_with_a_note_that_it_was_tone_mapped(cli_env, tmp_path: Path) -> None:
+    """A phone's HDR (HLG) clip is converted to a standard-range file, and the user is told so. An ordinary clip
+    gets no such note."""
+    src = hdr_video(tmp_path / "hdr.mp4", sdr_as_hdr(np.full((48, 64, 3), 120, np.uint8), "HLG"), "HLG")
     result = run_cli(cli_env, "video", src, "-o", tmp_path / "painted.mp4", "--style", "red")
     assert result.returncode == 0, result.stderr
-    assert f"note: {src} is HDR (HLG)" in result.stderr
-    assert (tmp_path / "painted.mp4").is_file()
+    assert f"note: {src} is HDR (HLG): tone-mapped to standard range" in result.stderr
+    with av.open(str(tmp_path / "painted.mp4")) as painted:
+        assert painted.streams.video[0].codec_context.color_trc == 1  # tagged BT.709, not HLG
 
 
 def upright_first_frame(path: Path) -> np.ndarray:

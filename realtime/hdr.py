@@ -1,0 +1,118 @@
+"""High-dynamic-range video frames mapped to standard range, so a phone's HDR clip is painted in its real colours.
+
+Why: most phones record HDR by default (HLG on iPhones since the 12, HLG or PQ on Android), and the style networks,
+the encoder and every SDR screen expect BT.709 standard range. Read as if it were SDR, an HLG picture comes out grey
+and washed out, a PQ one dark, and the network paints those wrong colours. FFmpeg's usual route (``zscale`` plus
+``tonemap``) is missing from the FFmpeg that PyAV's wheels carry, so the conversion is done here, in display light,
+after the ITU-R recommendations: BT.2100 (signal to light), BT.2408 (HDR reference white, 203 cd/m², is SDR white),
+BT.2087 (BT.2020 to BT.709 primaries) and BT.1886 (the SDR display's 2.4 gamma).
+
+Colours up to :data:`KNEE` of SDR white come out as an SDR camera would have recorded them; brighter highlights
+(sky, lamps, sunlit water), up to the peak, share the few codes left above with a smooth logarithmic shoulder
+instead of clipping to a flat white. The roll-off scales
+each pixel's three channels together, so a bright coloured light keeps its hue.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+REFERENCE_WHITE_NITS = 203.0  # BT.2408: HDR graphics and diffuse white; SDR white (100 %) maps to it
+HLG_DISPLAY_NITS = 1000.0  # the nominal HLG display BT.2100 defines the OOTF for (system gamma 1.2)
+PQ_MASTER_NITS = 1000.0  # the brightest light assumed in PQ video: most HDR10 masters are graded to 1000 cd/m²
+KNEE = 0.75  # fraction of SDR white (linear light) below which colours are kept exactly
+HLG_SYSTEM_GAMMA = 1.2
+
+BT2020_LUMA = np.array([0.2627, 0.6780, 0.0593], np.float32)
+# BT.2087: linear BT.2020 RGB to linear BT.709 RGB (rows give R, G, B).
+BT2020_TO_BT709 = np.array([[1.6605, -0.5876, -0.0728],
+                            [-0.1246, 1.1329, -0.0083],
+                            [-0.0182, -0.1006, 1.1187]], np.float32)
+ENCODE_STEPS = 4096  # the output curve's table, indexed by the square root of light for fine steps near black
+
+
+def pq_to_nits(signal: np.ndarray) -> np.ndarray:
+    """SMPTE ST 2084 (PQ) EOTF: signal in [0, 1] to display light in cd/m²."""
+    m1, m2 = 2610 / 16384, 2523 / 4096 * 128
+    c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+    power = np.power(signal, 1 / m2)
+    return 10000.0 * np.power(np.maximum(power - c1, 0) / (c2 - c3 * power), 1 / m1)
+
+
+def hlg_to_scene(signal: np.ndarray) -> np.ndarray:
+    """BT.2100 HLG inverse OETF: signal in [0, 1] to scene light in [0, 1]."""
+    a = 0.17883277
+    b, c = 1 - 4 * a, 0.5 - a * np.log(4 * a)
+    low = signal * signal / 3
+    high = (np.exp((np.maximum(signal, 0.5) - c) / a) + b) / 12
+    return np.where(signal <= 0.5, low, high)
+
+
+def encoded(light: np.ndarray | float) -> np.ndarray | float:
+    """Linear light relative to SDR white to the BT.1886 signal (before quantising), where steps look even."""
+    return np.power(light, 1 / 2.4)
+
+
+def roll_off_bend(peak: float) -> float:
+    """The bend ``b`` of the highlight curve ``y = k + b * ln(1 + (x - k) / b)`` (in the encoded signal, from the
+    knee ``k``) that brings ``peak`` to exactly 1; the curve's slope at the knee is 1, so nothing shows a seam."""
+    knee, top = encoded(KNEE), encoded(peak)
+    low, high = 1e-6, 1.0  # the curve's height at the peak grows with the bend
+    for _ in range(60):
+        bend = (low + high) / 2
+        if knee + bend * np.log1p((top - knee) / bend) > 1:
+            high = bend
+        else:
+            low = bend
+    return (low + high) / 2
+
+
+def roll_off(light: np.ndarray, bend: float) -> np.ndarray:
+    """Brightness over SDR white (linear light, all above :data:`KNEE`) brought under 1: a logarithmic shoulder in
+    the encoded signal, so the highlights from SDR white to the peak keep distinct steps in 8 bits."""
+    knee = encoded(KNEE)
+    return np.power(np.minimum(knee + bend * np.log1p((encoded(light) - knee) / bend), 1.0), 2.4)
+
+
+class HdrToSdr:
+    """Converts decoded HDR frames (16-bit RGB in BT.2020 primaries, HLG or PQ) to 8-bit BGR in BT.709 standard
+    range. Tables are built once per clip; a 1080p frame then costs a few table look-ups and one 3x3 transform."""
+
+    def __init__(self, transfer: str) -> None:
+        if transfer not in ("HLG", "PQ"):
+            raise ValueError(f"unknown HDR transfer {transfer!r}")
+        self.transfer = transfer
+        codes = np.arange(65536, dtype=np.float64) / 65535
+        if transfer == "PQ":
+            self.to_light = (pq_to_nits(codes) / REFERENCE_WHITE_NITS).astype(np.float32)
+            self.peak = PQ_MASTER_NITS / REFERENCE_WHITE_NITS
+        else:
+            self.to_light = hlg_to_scene(codes).astype(np.float32)  # the OOTF, which mixes channels, comes later
+            self.peak = HLG_DISPLAY_NITS / REFERENCE_WHITE_NITS
+        self.bend = roll_off_bend(self.peak)
+        # BT.2020 to BT.709, with the rows reversed so the transform writes OpenCV's BGR order directly.
+        self.to_bgr709 = np.ascontiguousarray(BT2020_TO_BT709[::-1])
+        steps = np.linspace(0, 1, ENCODE_STEPS, dtype=np.float64)
+        self.encode = np.rint(255 * np.power(steps * steps, 1 / 2.4)).astype(np.uint8)  # BT.1886 inverse
+
+    def __call__(self, rgb16: np.ndarray) -> np.ndarray:
+        """HxWx3 uint16 RGB (BT.2020, HDR signal) to HxWx3 uint8 BGR (BT.709, SDR)."""
+        light = self.to_light[rgb16]
+        if self.transfer == "HLG":
+            # BT.2100 OOTF: display light = peak * scene luminance^(gamma - 1) * scene light, here over SDR white.
+            scene_luma = cv2.transform(light, BT2020_LUMA[None, :])
+            gain = self.peak * np.power(np.maximum(scene_luma, 1e-6), HLG_SYSTEM_GAMMA - 1)
+            light *= gain[..., None]
+        bgr = cv2.transform(light, self.to_bgr709)
+        bgr = cv2.threshold(bgr, 0, 0, cv2.THRESH_TOZERO)[1]  # colours outside BT.709 are clipped to its gamut
+        blue, green, red = cv2.split(bgr)
+        brightest = cv2.max(cv2.max(blue, green), red)
+        bright = brightest > KNEE  # usually a small part of the picture: only it pays for the roll-off
+        if bright.any():
+            level = brightest[bright]
+            bgr[bright] *= (roll_off(level, self.bend) / level)[:, None]
+        index = cv2.sqrt(bgr)
+        index *= ENCODE_STEPS - 1
+        index += 0.5
+        return np.take(self.encode, index.astype(np.uint16))

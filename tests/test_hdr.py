@@ -1,0 +1,51 @@
+"""Phone HDR clips (HLG, PQ) are painted in the colours an SDR camera would have recorded, highlights rolled off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from realtime.hdr import HdrToSdr
+from realtime.video_io import VideoReader
+from tests.media_factory import BT709_TO_BT2020, hdr_signal, hdr_video, sdr_as_hdr
+
+# 16x16 patches (whole 2x2 chroma blocks): skin, sky, foliage, brick, greys from dark to near white, BGR.
+PATCHES = np.array([[[130, 160, 220], [200, 150, 90], [60, 140, 70], [50, 70, 170]],
+                    [[20, 20, 20], [90, 90, 90], [150, 150, 150], [215, 215, 215]]], np.uint8)
+
+
+def patch_chart() -> np.ndarray:
+    return np.repeat(np.repeat(PATCHES, 16, axis=0), 16, axis=1)
+
+
+@pytest.mark.parametrize("transfer", ["HLG", "PQ"])
+def test_hdr_clip_is_decoded_in_the_colours_of_the_scene(tmp_path: Path, transfer: str) -> None:
+    """The same scene shot in HDR and in SDR looks the same once decoded: each patch within 3 levels of the SDR
+    chart (read as if it were SDR, an HLG clip is washed out and a PQ clip dark, tens of levels off)."""
+    chart = patch_chart()
+    src = hdr_video(tmp_path / "phone.mp4", sdr_as_hdr(chart, transfer), transfer)
+    with VideoReader(src) as reader:
+        assert reader.info.hdr == transfer
+        image = next(reader.items(with_audio=False)).image
+    assert image.shape == chart.shape
+    centres = image[4::16, 4::16]  # inside each patch, away from its edges
+    for row in range(2):
+        for col in range(4):
+            shown = image[16 * row + 4:16 * row + 12, 16 * col + 4:16 * col + 12].astype(int)
+            assert np.abs(shown - PATCHES[row, col]).max() <= 3, (transfer, PATCHES[row, col], centres[row, col])
+
+
+@pytest.mark.parametrize("transfer", ["HLG", "PQ"])
+def test_hdr_highlights_roll_off_instead_of_clipping(transfer: str) -> None:
+    """Greys from reference white up to 1000 cd/m² (sky, lamps) stay distinct, brighter and brighter, where a plain
+    SDR conversion would clip every one of them to the same white; a bright red light stays red."""
+    nits = np.array([203, 300, 400, 550, 700, 850, 1000], float)
+    greys = hdr_signal(np.repeat(nits[:, None], 3, axis=1)[None], transfer)
+    shown = HdrToSdr(transfer)(greys)[0].astype(int)
+    assert np.ptp(shown, axis=1).max() <= 1, shown  # still grey
+    assert np.all(np.diff(shown[:, 1]) > 0), shown[:, 1]
+    red_lamp = hdr_signal((600 * np.array([1.0, 0.1, 0.1]) @ BT709_TO_BT2020.T)[None, None], transfer)
+    blue, green, red = HdrToSdr(transfer)(red_lamp)[0, 0].astype(int)
+    assert red >= 200 and green <= red // 2 and blue <= red // 2, (blue, green, red)
