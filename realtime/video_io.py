@@ -9,6 +9,7 @@ output container cannot hold is transcoded (AAC in MP4/MOV/MKV, Opus in WebM).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -57,23 +58,70 @@ HDR_TRANSFERS = {16: "PQ", 18: "HLG"}  # H.273 transfer codes: HDR10 / Dolby Vis
 TRUNCATION_SLACK_SECONDS = 0.5
 
 
-def quarter_turns(path: Path) -> int:
-    """How many quarter turns counter-clockwise the first frame must make to stand as it is meant to be seen.
+@dataclass(frozen=True)
+class FirstFrame:
+    """What only a decoded frame tells: how the picture must be turned, and whether it is interlaced."""
+    quarter_turns: int = 0  # counter-clockwise, to stand as it is meant to be seen
+    interlaced: bool = False
 
-    Phones store a portrait clip as a landscape picture plus a display rotation in the container; players turn
-    it, but decoded frames come out as stored, so without this a portrait clip would be painted and written on
-    its side. Read from a separate open so the caller's demuxing starts at the beginning."""
+
+def probe_first_frame(path: Path) -> FirstFrame:
+    """Decode the first frame in a separate open, so the caller's demuxing starts at the beginning.
+
+    Phones store a portrait clip as a landscape picture plus a display rotation; players turn it, but decoded
+    frames come out as stored, so without the turn a portrait clip would be painted on its side. Camcorders, DV and
+    broadcast captures store interlaced fields, which a style network would paint as comb teeth on every moving
+    edge."""
     try:
         with av.open(str(path)) as probe:
             frame = next(probe.decode(video=0), None)
     except av.FFmpegError:
-        return 0  # the caller's own decoding reports what is wrong with the file
-    return round((frame.rotation or 0) / 90) % 4 if frame is not None else 0
+        return FirstFrame()  # the caller's own decoding reports what is wrong with the file
+    if frame is None:
+        return FirstFrame()
+    return FirstFrame(round((frame.rotation or 0) / 90) % 4, bool(frame.interlaced_frame))
+
+
+class Deinterlacer:
+    """FFmpeg's ``bwdif`` over a stream's frames: one whole frame out per interlaced frame in (its two fields
+    combined with motion-adaptive interpolation), progressive frames passed through, every frame keeping its own
+    timestamp. The filter holds one frame back to look ahead, so :meth:`flush` returns the last."""
+
+    def __init__(self, stream: av.video.stream.VideoStream) -> None:
+        self.graph = av.filter.Graph()
+        source = self.graph.add_buffer(template=stream)
+        bwdif = self.graph.add("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
+        source.link_to(bwdif)
+        bwdif.link_to(self.graph.add("buffersink"))
+        self.graph.configure()
+        self.time_base = stream.time_base
+        self.pending: deque[int | None] = deque()  # the filter re-times its output; the input's times are kept
+
+    def push(self, frame: av.VideoFrame) -> list[av.VideoFrame]:
+        self.pending.append(frame.pts)
+        self.graph.push(frame)
+        return self._ready()
+
+    def flush(self) -> list[av.VideoFrame]:
+        self.graph.push(None)
+        return self._ready()
+
+    def _ready(self) -> list[av.VideoFrame]:
+        frames = []
+        while self.pending:
+            try:
+                frame = self.graph.pull()
+            except (BlockingIOError, EOFError):
+                break
+            frame.pts, frame.time_base = self.pending.popleft(), self.time_base
+            frames.append(frame)
+        return frames
 
 
 class VideoReader:
-    """Decodes a file's first video stream to BGR frames as players show them (upright, square pixels, HDR
-    tone-mapped to standard range), passing its first audio stream's packets along."""
+    """Decodes a file's first video stream to BGR frames as players show them (upright, square pixels, whole
+    frames from interlaced fields, HDR tone-mapped to standard range), passing its first audio stream's packets
+    along."""
 
     def __init__(self, path: Path) -> None:
         if not Path(path).is_file():
@@ -90,7 +138,9 @@ class VideoReader:
         self.video.thread_type = "AUTO"
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
         rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
-        self.turns = quarter_turns(path)
+        first = probe_first_frame(path)
+        self.turns = first.quarter_turns
+        self.deinterlacer = Deinterlacer(self.video) if first.interlaced else None
         width, height = self.video.codec_context.width, self.video.codec_context.height
         # Non-square pixels (DVD, DV, broadcast captures): decode straight to the square-pixel size players show,
         # or every circle would be painted and written squeezed.
@@ -109,6 +159,16 @@ class VideoReader:
             raise StylecastError(f"{path}: the video stream has no picture size")
         self.to_sdr = HdrToSdr(self.info.hdr) if self.info.hdr else None
         self.path = path
+
+    def _whole_frames(self, packet: av.Packet) -> list[av.VideoFrame]:
+        """The packet's decoded frames, deinterlaced when the clip is interlaced."""
+        frames = packet.decode()
+        if self.deinterlacer is None:
+            return frames
+        whole = [done for frame in frames for done in self.deinterlacer.push(frame)]
+        if packet.size == 0:  # the demuxer's closing empty packet: the decoder has given its last frames
+            whole += self.deinterlacer.flush()
+        return whole
 
     def _picture(self, frame: av.VideoFrame) -> np.ndarray:
         """One decoded frame as BGR uint8 the way it is meant to be seen."""
@@ -129,7 +189,7 @@ class VideoReader:
                     if packet.dts is not None:
                         yield packet
                     continue
-                for frame in packet.decode():
+                for frame in self._whole_frames(packet):
                     yield VideoFrame(index, self._picture(frame), frame.pts)
                     index += 1
                     last_time = frame.time if frame.time is not None else last_time

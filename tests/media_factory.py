@@ -154,3 +154,22 @@ def hdr_video(path: Path, signal: np.ndarray, transfer: str) -> Path:
         context.color_trc = {"PQ": 16, "HLG": 18}[transfer]
 
     return encoded_clip(path, [signal] * 2, tag)
+
+
+def interlaced_video(path: Path, frames: int = 8) -> Path:
+    """An interlaced MP4 (top field first) as a camcorder records it: each frame's even rows are seen 1/50 s before
+    its odd rows, with a white bar moving fast across, so every frame shows comb teeth on the bar's edges."""
+    def scene(t: int) -> np.ndarray:
+        image = np.full((96, 128, 3), 40, np.uint8)
+        image[:, 8 + 6 * t:24 + 6 * t] = 220
+        return image
+
+    def interlace(stream: av.video.stream.VideoStream) -> None:
+        stream.options = {"x264-params": "interlaced=1:tff=1", "qp": "0"}
+
+    images = []
+    for i in range(frames):
+        image = scene(2 * i)
+        image[1::2] = scene(2 * i + 1)[1::2]
+        images.append(image)
+    return encoded_clip(path, images, interlace)

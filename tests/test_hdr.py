@@ -49,3 +49,14 @@ def test_hdr_highlights_roll_off_instead_of_clipping(transfer: str) -> None:
     red_lamp = hdr_signal((600 * np.array([1.0, 0.1, 0.1]) @ BT709_TO_BT2020.T)[None, None], transfer)
     blue, green, red = HdrToSdr(transfer)(red_lamp)[0, 0].astype(int)
     assert red >= 200 and green <= red // 2 and blue <= red // 2, (blue, green, red)
+
+
+def test_reference_white_of_both_transfers_is_the_same_near_white() -> None:
+    """BT.2408's anchor, read straight from the standard rather than from our fixtures: HDR reference white is HLG
+    signal 75 % and PQ signal 58 % (203 cd/m²); both must come out as one and the same grey just under SDR white,
+    leaving the codes above it to the highlights."""
+    hlg = HdrToSdr("HLG")(np.full((1, 1, 3), round(0.75 * 65535), np.uint16))[0, 0].astype(int)
+    pq = HdrToSdr("PQ")(np.full((1, 1, 3), round(0.5807 * 65535), np.uint16))[0, 0].astype(int)
+    assert np.ptp(hlg) <= 1 and np.ptp(pq) <= 1
+    assert abs(hlg[1] - pq[1]) <= 1
+    assert 225 <= hlg[1] <= 245, hlg
