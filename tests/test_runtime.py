@@ -45,6 +45,29 @@ def test_image_round_trip_keeps_odd_sizes(tint_models, cli_env, tmp_path: Path, 
     assert dst.stat().st_mode & 0o777 == src.stat().st_mode & 0o777  # usual permissions, not mkstemp's 0600
 
 
+def test_iphone_heic_photo_is_painted(tint_models, cli_env, tmp_path: Path) -> None:
+    """HEIC, the iPhone camera's default format, which OpenCV alone cannot read: painted at its own size in its
+    own colours (a lossy HEVC picture, so within a few levels), transparency kept."""
+    import pillow_heif
+
+    colours = np.zeros((48, 64, 4), np.uint8)
+    colours[..., 0] = np.linspace(0, 255, 64, dtype=np.uint8)[None, :]  # red ramp across
+    colours[..., 1] = np.linspace(0, 255, 48, dtype=np.uint8)[:, None]  # green ramp down
+    colours[..., 2] = 120
+    colours[..., 3] = 255
+    colours[:, :16, 3] = 0  # a transparent strip
+    src, dst = tmp_path / "IMG_0001.HEIC", tmp_path / "painted.png"
+    pillow_heif.from_bytes("RGBA", (64, 48), colours.tobytes()).save(str(src), quality=95)
+    assert cv2.imread(str(src)) is None  # OpenCV's own reader cannot
+    result = run_cli(cli_env, "image", src, "-o", dst, "--style", "red")
+    assert result.returncode == 0, result.stderr
+    painted = cv2.imread(str(dst), cv2.IMREAD_UNCHANGED)
+    assert painted.shape == (48, 64, 4)
+    seen = cv2.cvtColor(colours[..., :3], cv2.COLOR_RGB2BGR)
+    assert np.abs(painted[..., :3].astype(int) - apply_tint(seen, RED)).mean() < 3
+    assert np.array_equal(painted[..., 3] > 128, colours[..., 3] > 128)
+
+
 def test_one_style_of_a_multi_style_model_by_name(cli_env, tmp_path: Path) -> None:
     image = np.random.default_rng(1).integers(0, 256, (6, 8, 3), dtype=np.uint8)
     src, dst = tmp_path / "in.png", tmp_path / "out.png"
