@@ -279,15 +279,14 @@ class VideoWriter:
                 codec = AUDIO_FALLBACK.get(suffix, "aac")
                 rate = encoder_rate(codec, audio.codec_context.sample_rate)
                 self.audio_out = self.container.add_stream(codec, rate=rate)
-                self.resampler = av.AudioResampler(format=self.audio_out.codec_context.format.name,
-                                                   layout=self.audio_out.codec_context.layout.name,
-                                                   rate=self.audio_out.codec_context.sample_rate)
+                self.resampler = self._resampler_to(self.audio_out)
         elif pcm is not None:
             self.pcm_rate, channels = pcm
             codec = AUDIO_FALLBACK.get(suffix, "aac")
             self.audio_out = self.container.add_stream(codec, rate=encoder_rate(codec, self.pcm_rate))
             self.audio_out.layout = "stereo" if channels == 2 else "mono"
-        self.encodes_audio = self.resampler is not None or pcm is not None
+            self.resampler = self._resampler_to(self.audio_out)
+        self.encodes_audio = self.resampler is not None
         self.frames = 0
         self.samples = 0
 
@@ -315,23 +314,33 @@ class VideoWriter:
             self.container.mux(packet)
             return
         for decoded in packet.decode():
-            for resampled in self.resampler.resample(decoded):
-                self.container.mux(self.audio_out.encode(resampled))
+            self._encode_audio(decoded)
 
     def write_pcm(self, samples: np.ndarray) -> None:
         """Raw float32 samples, [n, channels] (the writer must have been opened with ``pcm``)."""
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, np.float32).reshape(1, -1), format="flt",
                                            layout=self.audio_out.layout.name)
-        # PyAV resamples to the encoder's rate and sample format.
         frame.sample_rate, frame.time_base = self.pcm_rate, Fraction(1, self.pcm_rate)
         frame.pts = self.samples
         self.samples += len(samples)
-        self.container.mux(self.audio_out.encode(frame))
+        self._encode_audio(frame)
+
+    @staticmethod
+    def _resampler_to(stream: av.audio.stream.AudioStream) -> av.AudioResampler:
+        """Converts any audio to what ``stream``'s encoder takes (its sample format, layout and rate)."""
+        context = stream.codec_context
+        return av.AudioResampler(format=context.format.name, layout=context.layout.name, rate=context.sample_rate)
+
+    def _encode_audio(self, frame: av.AudioFrame | None) -> None:
+        """Resample and encode ``frame``; None flushes the resampler."""
+        for resampled in self.resampler.resample(frame):
+            self.container.mux(self.audio_out.encode(resampled))
 
     def close(self) -> None:
         """Flush the encoders and finish the file (the file is only valid after this)."""
         self.container.mux(self.video.encode(None))
         if self.encodes_audio:
+            self._encode_audio(None)  # the resampler's last samples
             self.container.mux(self.audio_out.encode(None))
         self.container.close()
 
