@@ -15,6 +15,10 @@ each pixel's three channels together, so a bright coloured light keeps its hue.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -30,6 +34,7 @@ BT2020_TO_BT709 = np.array([[1.6605, -0.5876, -0.0728],
                             [-0.1246, 1.1329, -0.0083],
                             [-0.0182, -0.1006, 1.1187]], np.float32)
 ENCODE_STEPS = 4096  # the output curve's table, indexed by the square root of light for fine steps near black
+BAND_ROWS = 32  # rows converted at a time by one thread
 
 
 def pq_to_nits(signal: np.ndarray) -> np.ndarray:
@@ -77,7 +82,8 @@ def roll_off(light: np.ndarray, bend: float) -> np.ndarray:
 
 class HdrToSdr:
     """Converts decoded HDR frames (16-bit RGB in BT.2020 primaries, HLG or PQ) to 8-bit BGR in BT.709 standard
-    range. Tables are built once per clip; a 1080p frame then costs a few table look-ups and one 3x3 transform."""
+    range. Tables are built once per clip; a frame then costs two table look-ups, one 3x3 transform and a few
+element-wise passes."""
 
     def __init__(self, transfer: str) -> None:
         if transfer not in ("HLG", "PQ"):
@@ -93,19 +99,29 @@ class HdrToSdr:
         self.bend = roll_off_bend(self.peak)
         # BT.2020 to BT.709, with the rows reversed so the transform writes OpenCV's BGR order directly.
         self.to_bgr709 = np.ascontiguousarray(BT2020_TO_BT709[::-1])
-        steps = np.linspace(0, 1, ENCODE_STEPS, dtype=np.float64)
+        steps = (np.arange(ENCODE_STEPS, dtype=np.float64) + 0.5) / (ENCODE_STEPS - 1)
         self.encode = np.rint(255 * np.power(steps * steps, 1 / 2.4)).astype(np.uint8)  # BT.1886 inverse
 
     def __call__(self, rgb16: np.ndarray) -> np.ndarray:
-        """HxWx3 uint16 RGB (BT.2020, HDR signal) to HxWx3 uint8 BGR (BT.709, SDR)."""
+        """HxWx3 uint16 RGB (BT.2020, HDR signal) to HxWx3 uint8 BGR (BT.709, SDR).
+
+        Done in bands of rows on every core: a 4K phone frame would otherwise take one core longer than a GPU takes
+        to paint it, and a band's temporaries stay in cache between the passes."""
+        out = np.empty(rgb16.shape, np.uint8)
+        bands = [slice(top, top + BAND_ROWS) for top in range(0, rgb16.shape[0], BAND_ROWS)]
+        for _ in _pool().map(lambda rows: self._convert(rgb16[rows], out[rows]), bands):
+            pass
+        return out
+
+    def _convert(self, rgb16: np.ndarray, out: np.ndarray) -> None:
         light = self.to_light[rgb16]
+        bgr = cv2.transform(light, self.to_bgr709)
+        cv2.threshold(bgr, 0, 0, cv2.THRESH_TOZERO, dst=bgr)  # colours outside BT.709 are clipped to its gamut
         if self.transfer == "HLG":
             # BT.2100 OOTF: display light = peak * scene luminance^(gamma - 1) * scene light, here over SDR white.
-            scene_luma = cv2.transform(light, BT2020_LUMA[None, :])
-            gain = self.peak * np.power(np.maximum(scene_luma, 1e-6), HLG_SYSTEM_GAMMA - 1)
-            light *= gain[..., None]
-        bgr = cv2.transform(light, self.to_bgr709)
-        bgr = cv2.threshold(bgr, 0, 0, cv2.THRESH_TOZERO)[1]  # colours outside BT.709 are clipped to its gamut
+            scene_luma = np.maximum(cv2.transform(light, BT2020_LUMA[None, :]), 1e-6)
+            gain = cv2.exp(cv2.log(scene_luma) * (HLG_SYSTEM_GAMMA - 1)) * self.peak
+            bgr *= gain[..., None]
         blue, green, red = cv2.split(bgr)
         brightest = cv2.max(cv2.max(blue, green), red)
         bright = brightest > KNEE  # usually a small part of the picture: only it pays for the roll-off
@@ -114,5 +130,9 @@ class HdrToSdr:
             bgr[bright] *= (roll_off(level, self.bend) / level)[:, None]
         index = cv2.sqrt(bgr)
         index *= ENCODE_STEPS - 1
-        index += 0.5
-        return np.take(self.encode, index.astype(np.uint16))
+        np.take(self.encode, index.astype(np.uint16), out=out, mode="clip")  # truncates: tables hold steps' middles
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="stylecast-hdr")
