@@ -4,7 +4,8 @@ A live view wants the *newest* frame, not every frame: if stylizing takes longer
 frames would make the picture lag further and further behind. So the capture thread keeps a one-slot mailbox
 and overwrites it; the consumer always gets the latest frame (latency at most one frame) and the number of
 frames dropped is counted. A file given as a live source is paced at its own frame rate so it behaves like a
-camera. (Offline conversion never drops: it uses the blocking pipeline in pipeline.py.)
+camera, and read by the same decoder as a conversion (:class:`FileFrames`). (Offline conversion never drops: it
+uses the blocking pipeline in pipeline.py.)
 
 When a source fails mid-stream a camera or file simply ends (the live window then finishes any recording), but a
 network stream (``rtsp://``, ``http://``...) usually comes back: it is reopened with exponential back-off until it
@@ -26,6 +27,7 @@ import cv2
 import numpy as np
 
 from .errors import StylecastError
+from .video_io import VideoReader
 
 
 NETWORK_TIMEOUT_MS = 10_000  # open/read timeout for network sources (OpenCV's default is 30 s)
@@ -73,6 +75,36 @@ class Reconnect:
             delay = min(delay * 2, self.longest)
 
 
+class FileFrames:
+    """A video file read exactly as ``stylecast video`` reads it (upright, square pixels, whole frames from
+    interlaced fields, HDR tone-mapped), so a clip previewed live looks as its conversion will; OpenCV's capture
+    does none of the last three. Offers the two calls the capture loop makes, plus :meth:`rewind` for ``--loop``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._start()
+
+    def _start(self) -> None:
+        self.reader = VideoReader(self.path)
+        self.fps = float(self.reader.info.fps)
+        self.frames = (item.image for item in self.reader.items(with_audio=False))
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        """(True, next frame), or (False, None) at the end or where the file is damaged: the source ends there."""
+        try:
+            return True, next(self.frames)
+        except (StopIteration, StylecastError):
+            return False, None
+
+    def rewind(self) -> None:
+        self.release()
+        self._start()
+
+    def release(self) -> None:
+        self.frames.close()
+        self.reader.close()
+
+
 class LiveSource:
     """Latest-frame capture on a background thread; network sources reconnect with back-off."""
 
@@ -84,12 +116,20 @@ class LiveSource:
         if isinstance(self.spec, str) and not self.is_file and not self.is_network:
             raise StylecastError(f"source not found: {self.spec}")
         quiet_opencv()
-        self.capture = self._open()
-        if not self.capture.isOpened():
-            self.capture.release()
-            what = f"camera {self.spec}" if isinstance(self.spec, int) else f"source {self.spec}"
-            raise StylecastError(f"cannot open {what} (not connected, busy, or not a video)")
-        fps = self.capture.get(cv2.CAP_PROP_FPS)
+        self.capture: cv2.VideoCapture | FileFrames
+        if self.is_file:
+            try:
+                self.capture = FileFrames(Path(self.spec))
+            except StylecastError as exc:
+                raise StylecastError(f"cannot open source: {exc}") from None
+            fps = self.capture.fps
+        else:
+            self.capture = self._open()
+            if not self.capture.isOpened():
+                self.capture.release()
+                what = f"camera {self.spec}" if isinstance(self.spec, int) else f"source {self.spec}"
+                raise StylecastError(f"cannot open {what} (not connected, busy, or not a video)")
+            fps = self.capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1 <= fps <= 240 else 30.0
         self.loop = loop and self.is_file
         self.reconnect = reconnect
@@ -146,7 +186,7 @@ class LiveSource:
         while not self._stop.is_set():
             ok, frame = self.capture.read()
             if not ok and self.loop:
-                self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                self.capture.rewind()
                 ok, frame = self.capture.read()
             if not ok and self.is_network and not self._stop.is_set() and self._reopen():
                 continue

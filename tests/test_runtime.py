@@ -390,6 +390,19 @@ def test_runtime_needs_no_torch(cli_env, tmp_path: Path) -> None:
     assert train.returncode != 0 and "pip install 'stylecast[train]'" in train.stderr
 
 
+def test_live_file_source_is_read_as_a_conversion_reads_it(tmp_path: Path) -> None:
+    """Previewing a clip live shows what converting it will paint: an interlaced clip as whole frames and a phone's
+    HDR clip in its real colours (OpenCV's own capture gives comb teeth and washed-out colours)."""
+    from realtime.sources import LiveSource
+
+    with LiveSource(str(interlaced_video(tmp_path / "camcorder.mp4"))) as source:
+        frame = source.latest()
+    assert combing(frame) < 2 and (frame[48, :, 1] > 128).sum() >= 14  # whole frames, the moving bar in them
+    grey = np.full((32, 32, 3), 150, np.uint8)
+    with LiveSource(str(hdr_video(tmp_path / "phone.mp4", sdr_as_hdr(grey, "HLG"), "HLG"))) as source:
+        assert np.abs(source.latest().astype(int) - 150).max() <= 3
+
+
 def test_live_source_drops_stale_frames_but_conversion_never_does(sample_clip: Path) -> None:
     """A slow consumer of a live source gets the newest frame (older ones are dropped, counted); a file
     conversion of the same clip keeps every frame (checked in the conversion tests)."""
