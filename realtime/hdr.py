@@ -24,7 +24,8 @@ import numpy as np
 
 REFERENCE_WHITE_NITS = 203.0  # BT.2408: HDR graphics and diffuse white; SDR white (100 %) maps to it
 HLG_DISPLAY_NITS = 1000.0  # the nominal HLG display BT.2100 defines the OOTF for (system gamma 1.2)
-PQ_MASTER_NITS = 1000.0  # the brightest light assumed in PQ video: most HDR10 masters are graded to 1000 cd/m²
+PQ_MASTER_NITS = 1000.0  # the brightest light assumed in PQ video that declares none: most masters are 1000 cd/m²
+PQ_PEAK_RANGE = (400.0, 10000.0)  # declared peaks are trusted within these bounds (PQ itself ends at 10000)
 KNEE = 0.75  # fraction of SDR white (linear light) below which colours are kept exactly
 HLG_SYSTEM_GAMMA = 1.2
 
@@ -85,14 +86,17 @@ class HdrToSdr:
     range. Tables are built once per clip; a frame then costs two table look-ups, one 3x3 transform and a few
 element-wise passes."""
 
-    def __init__(self, transfer: str) -> None:
+    def __init__(self, transfer: str, peak_nits: float | None = None) -> None:
+        """``peak_nits``: the brightest light a PQ clip declares (its MaxCLL or mastering display peak), so a
+        4000 cd/m² master keeps its highlights apart instead of clipping everything above 1000. HLG is relative
+        to its display and ignores it."""
         if transfer not in ("HLG", "PQ"):
             raise ValueError(f"unknown HDR transfer {transfer!r}")
         self.transfer = transfer
         codes = np.arange(65536, dtype=np.float64) / 65535
         if transfer == "PQ":
             self.to_light = (pq_to_nits(codes) / REFERENCE_WHITE_NITS).astype(np.float32)
-            self.peak = PQ_MASTER_NITS / REFERENCE_WHITE_NITS
+            self.peak = float(np.clip(peak_nits or PQ_MASTER_NITS, *PQ_PEAK_RANGE)) / REFERENCE_WHITE_NITS
         else:
             self.to_light = hlg_to_scene(codes).astype(np.float32)  # the OOTF, which mixes channels, comes later
             self.peak = HLG_DISPLAY_NITS / REFERENCE_WHITE_NITS

@@ -9,6 +9,7 @@ output container cannot hold is transcoded (AAC in MP4/MOV/MKV, Opus in WebM).
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
@@ -60,9 +61,11 @@ TRUNCATION_SLACK_SECONDS = 0.5
 
 @dataclass(frozen=True)
 class FirstFrame:
-    """What only a decoded frame tells: how the picture must be turned, and whether it is interlaced."""
+    """What only a decoded frame tells: how the picture must be turned, whether it is interlaced, and how bright
+    an HDR10 clip says it gets."""
     quarter_turns: int = 0  # counter-clockwise, to stand as it is meant to be seen
     interlaced: bool = False
+    peak_nits: float | None = None  # MaxCLL, else the mastering display's peak; None when undeclared
 
 
 def probe_first_frame(path: Path) -> FirstFrame:
@@ -71,7 +74,7 @@ def probe_first_frame(path: Path) -> FirstFrame:
     Phones store a portrait clip as a landscape picture plus a display rotation; players turn it, but decoded
     frames come out as stored, so without the turn a portrait clip would be painted on its side. Camcorders, DV and
     broadcast captures store interlaced fields, which a style network would paint as comb teeth on every moving
-    edge."""
+    edge. HDR10 clips carry their brightest light in the frames' side data, which the tone mapping needs."""
     try:
         with av.open(str(path)) as probe:
             frame = next(probe.decode(video=0), None)
@@ -79,7 +82,25 @@ def probe_first_frame(path: Path) -> FirstFrame:
         return FirstFrame()  # the caller's own decoding reports what is wrong with the file
     if frame is None:
         return FirstFrame()
-    return FirstFrame(round((frame.rotation or 0) / 90) % 4, bool(frame.interlaced_frame))
+    return FirstFrame(round((frame.rotation or 0) / 90) % 4, bool(frame.interlaced_frame), declared_peak(frame))
+
+
+def declared_peak(frame: av.VideoFrame) -> float | None:
+    """The peak luminance (cd/m²) an HDR10 frame declares. PyAV hands these side data over as raw bytes of
+    FFmpeg's public structs: AVContentLightMetadata (MaxCLL, MaxFALL as unsigned ints) and
+    AVMasteringDisplayMetadata (six primaries and a white point as rationals, then min and max luminance, then
+    the has_primaries and has_luminance flags)."""
+    found: dict[str, bytes] = {data.type.name: bytes(data) for data in frame.side_data}
+    light = found.get("CONTENT_LIGHT_LEVEL", b"")
+    if len(light) >= 8 and struct.unpack_from("=I", light)[0] > 0:
+        return float(struct.unpack_from("=I", light)[0])
+    mastering = found.get("MASTERING_DISPLAY_METADATA", b"")
+    if len(mastering) >= 88:
+        numerator, denominator = struct.unpack_from("=ii", mastering, 72)
+        has_luminance = struct.unpack_from("=i", mastering, 84)[0]
+        if has_luminance and denominator > 0 and numerator > 0:
+            return numerator / denominator
+    return None
 
 
 class Deinterlacer:
@@ -157,7 +178,7 @@ class VideoReader:
         if self.info.width <= 0 or self.info.height <= 0:
             self.container.close()
             raise StylecastError(f"{path}: the video stream has no picture size")
-        self.to_sdr = HdrToSdr(self.info.hdr) if self.info.hdr else None
+        self.to_sdr = HdrToSdr(self.info.hdr, first.peak_nits) if self.info.hdr else None
         self.path = path
 
     def _whole_frames(self, packet: av.Packet) -> list[av.VideoFrame]:

@@ -60,3 +60,17 @@ def test_reference_white_of_both_transfers_is_the_same_near_white() -> None:
     assert np.ptp(hlg) <= 1 and np.ptp(pq) <= 1
     assert abs(hlg[1] - pq[1]) <= 1
     assert 225 <= hlg[1] <= 245, hlg
+
+
+def test_pq_clip_keeps_the_highlights_its_metadata_declares(tmp_path: Path) -> None:
+    """A PQ clip graded to 4000 cd/m² says so (MaxCLL): lights at 1000 to 4000 cd/m² stay distinct steps. The same
+    clip without the metadata is taken as a 1000 cd/m² master, where all four clip to white."""
+    nits = np.repeat(np.repeat(np.array([[1000.0, 2000.0, 3000.0, 4000.0]]), 16, axis=1), 32, axis=0)
+    signal = hdr_signal(np.repeat(nits[..., None], 3, axis=2), "PQ")
+    shown = {}
+    for declared in (4000, None):
+        src = hdr_video(tmp_path / f"{declared}.mp4", signal, "PQ", max_cll=declared)
+        with VideoReader(src) as reader:
+            shown[declared] = next(reader.items(with_audio=False)).image[16, 8::16, 1].astype(int)
+    assert np.all(np.diff(shown[4000]) > 0) and shown[4000][0] < 254, shown[4000]
+    assert np.all(shown[None] >= 254), shown[None]
