@@ -34,7 +34,11 @@ BT2020_LUMA = np.array([0.2627, 0.6780, 0.0593], np.float32)
 BT2020_TO_BT709 = np.array([[1.6605, -0.5876, -0.0728],
                             [-0.1246, 1.1329, -0.0083],
                             [-0.0182, -0.1006, 1.1187]], np.float32)
+# The most light a BT.709 channel can get, over SDR white: PQ's 10000 cd/m², raised up to 1.66x by the conversion
+# from BT.2020 for saturated colours.
+BRIGHTEST = 10000.0 / REFERENCE_WHITE_NITS * float(np.clip(BT2020_TO_BT709, 0, None).sum(axis=1).max())
 ENCODE_STEPS = 4096  # the output curve's table, indexed by the square root of light for fine steps near black
+SHOULDER_STEPS = 4096  # the roll-off's table, indexed by the square root of brightness over BRIGHTEST
 BAND_ROWS = 32  # rows converted at a time by one thread
 
 
@@ -100,7 +104,12 @@ element-wise passes."""
         else:
             self.to_light = hlg_to_scene(codes).astype(np.float32)  # the OOTF, which mixes channels, comes later
             self.peak = HLG_DISPLAY_NITS / REFERENCE_WHITE_NITS
-        self.bend = roll_off_bend(self.peak)
+        # sqrt(roll-off / brightness) * (ENCODE_STEPS - 1), by sqrt(brightness / PQ's brightest): multiplies the
+        # square root of each channel's light into the encoding table's index. Light beyond the peak (a PQ clip
+        # brighter than it declares) is scaled down to white whole, keeping its hue.
+        middles = np.square((np.arange(SHOULDER_STEPS) + 0.5) / (SHOULDER_STEPS - 1)) * BRIGHTEST
+        kept = np.where(middles <= KNEE, middles, roll_off(np.maximum(middles, KNEE), roll_off_bend(self.peak)))
+        self.shoulder = (np.sqrt(kept / middles) * (ENCODE_STEPS - 1)).astype(np.float32)
         # BT.2020 to BT.709, with the rows reversed so the transform writes OpenCV's BGR order directly.
         self.to_bgr709 = np.ascontiguousarray(BT2020_TO_BT709[::-1])
         steps = (np.arange(ENCODE_STEPS, dtype=np.float64) + 0.5) / (ENCODE_STEPS - 1)
@@ -121,19 +130,25 @@ element-wise passes."""
         light = self.to_light[rgb16]
         bgr = cv2.transform(light, self.to_bgr709)
         cv2.threshold(bgr, 0, 0, cv2.THRESH_TOZERO, dst=bgr)  # colours outside BT.709 are clipped to its gamut
+        blue, green, red = cv2.split(bgr)
+        brightest = cv2.max(cv2.max(blue, green), red)
         if self.transfer == "HLG":
             # BT.2100 OOTF: display light = peak * scene luminance^(gamma - 1) * scene light, here over SDR white.
             scene_luma = np.maximum(cv2.transform(light, BT2020_LUMA[None, :]), 1e-6)
             gain = cv2.exp(cv2.log(scene_luma) * (HLG_SYSTEM_GAMMA - 1)) * self.peak
-            bgr *= gain[..., None]
-        blue, green, red = cv2.split(bgr)
-        brightest = cv2.max(cv2.max(blue, green), red)
-        bright = brightest > KNEE  # usually a small part of the picture: only it pays for the roll-off
-        if bright.any():
-            level = brightest[bright]
-            bgr[bright] *= (roll_off(level, self.bend) / level)[:, None]
+            brightest *= gain
+        # One scale per pixel, for its three channels together (the hue stays): the roll-off, looked up by the
+        # brightest channel, and the HLG gain, both folded into the encoding table's index. A PQ band with
+        # nothing above the knee (most of a typical picture) needs neither.
+        scale: np.ndarray | float = float(ENCODE_STEPS - 1)
+        if brightest.max() > KNEE:
+            steps = cv2.sqrt(brightest * (1 / BRIGHTEST))
+            steps *= SHOULDER_STEPS - 1
+            scale = np.take(self.shoulder, steps.astype(np.uint16), mode="clip")
+        if self.transfer == "HLG":
+            scale = cv2.sqrt(gain) * scale
         index = cv2.sqrt(bgr)
-        index *= ENCODE_STEPS - 1
+        index *= scale if isinstance(scale, float) else scale[..., None]
         np.take(self.encode, index.astype(np.uint16), out=out, mode="clip")  # truncates: tables hold steps' middles
 
 

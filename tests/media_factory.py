@@ -145,17 +145,21 @@ def sdr_as_hdr(bgr: np.ndarray, transfer: str) -> np.ndarray:
     return hdr_signal(203 * light @ BT709_TO_BT2020.T, transfer)
 
 
-def hdr_video(path: Path, signal: np.ndarray, transfer: str, max_cll: int | None = None) -> Path:
-    """A 10-bit MP4 of one HDR picture (16-bit RGB signal), tagged as a phone's HDR capture: BT.2020 colours
-    with the HLG or PQ transfer; ``max_cll`` writes HDR10's content light level (cd/m²) into the stream."""
+def hdr_video(path: Path, signal: np.ndarray | list[np.ndarray], transfer: str, max_cll: int | None = None,
+              lossless: bool = True) -> Path:
+    """A 10-bit MP4 of one HDR picture shown twice, or of a list of them (16-bit RGB signal), tagged as a phone's
+    HDR capture: BT.2020 colours with the HLG or PQ transfer; ``max_cll`` writes HDR10's content light level
+    (cd/m²) into the stream; ``lossless=False`` encodes at x264's default quality, as a camera would."""
     def tag(stream: av.video.stream.VideoStream) -> None:
         context = stream.codec_context
         context.colorspace, context.color_primaries = 9, 9  # H.273: BT.2020
         context.color_trc = {"PQ": 16, "HLG": 18}[transfer]
+        if not lossless:
+            stream.options = {}
         if max_cll:
             stream.options = {**stream.options, "x264-params": f"cll={max_cll},{max_cll // 10}"}
 
-    return encoded_clip(path, [signal] * 2, tag)
+    return encoded_clip(path, signal if isinstance(signal, list) else [signal] * 2, tag)
 
 
 def interlaced_video(path: Path, frames: int = 8) -> Path:
