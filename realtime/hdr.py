@@ -9,8 +9,8 @@ BT.2087 (BT.2020 to BT.709 primaries) and BT.1886 (the SDR display's 2.4 gamma).
 
 Colours up to :data:`KNEE` of SDR white come out as an SDR camera would have recorded them; brighter highlights
 (sky, lamps, sunlit water), up to the peak, share the few codes left above with a smooth logarithmic shoulder
-instead of clipping to a flat white. The roll-off scales
-each pixel's three channels together, so a bright coloured light keeps its hue.
+instead of clipping to a flat white. The roll-off scales each pixel's three channels together, so a bright coloured
+light keeps its hue.
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def roll_off(light: np.ndarray, bend: float) -> np.ndarray:
 
 class HdrToSdr:
     """Converts decoded HDR frames (16-bit RGB in BT.2020 primaries, HLG or PQ) to 8-bit BGR in BT.709 standard
-    range. Tables are built once per clip; a frame then costs two table look-ups, one 3x3 transform and a few
-element-wise passes."""
+    range. Tables are built once per clip; a frame then costs three table look-ups, one 3x3 transform and a few
+    element-wise passes."""
 
     def __init__(self, transfer: str, peak_nits: float | None = None) -> None:
         """``peak_nits``: the brightest light a PQ clip declares (its MaxCLL or mastering display peak), so a
@@ -154,4 +154,5 @@ element-wise passes."""
 
 @lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
+    """One pool for the process: NumPy and OpenCV release the GIL in each pass, so bands run on every core."""
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="stylecast-hdr")
