@@ -367,16 +367,17 @@ def test_forced_buckets_on_the_cpu_change_only_what_padding_can_reach(tmp_path: 
 
 def test_buckets_shift_a_real_style_by_a_few_levels() -> None:
     """Instance norm sees the padding in its statistics, so a real network's colours shift a little everywhere and
-    its strokes somewhat. Tolerance: mean 3 levels (measured 1.9-2.5 at these sizes with the shipped fast model,
-    which is more textured since session 5 than the one that measured 1.0-1.35), max 40 away from the edges (16
-    pixels; measured 27-29, single stroke pixels). A crop off by even a pixel gives a mean far above 3."""
+    its strokes somewhat; how much depends on the shipped model's texture. Tolerance: mean 4 levels (measured
+    2.5-3.15 at these sizes with session 17's `starry_night-fast`, 2.1-2.9 with session 9's, 1.0-1.35 before
+    session 5), max 60 away from the edges (16 pixels; measured 29-48, single stroke pixels). A crop off by one
+    pixel gives a mean of about 8."""
     if not SHIPPED_FAST.is_file():
         pytest.skip(f"{SHIPPED_FAST} is not in this checkout")
     plain, bucketed = StyleModel(SHIPPED_FAST, "cpu", 1), StyleModel(SHIPPED_FAST, "cpu", 1, GpuOptions(bucket=32))
     for height, width in ((270, 480), (360, 470)):
         frame = landscape(height, width)
         diff = level_diff(plain.run(frame), bucketed.run(frame))
-        assert diff.mean() <= 3.0 and diff[:-16, :-16].max() <= 40, (height, width, diff.mean(), diff.max())
+        assert diff.mean() <= 4.0 and diff[:-16, :-16].max() <= 60, (height, width, diff.mean(), diff.max())
 
 
 def test_buckets_leave_a_pointwise_style_exact(tint_models) -> None:
