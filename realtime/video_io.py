@@ -290,24 +290,16 @@ class VideoWriter:
         context.time_base = self.time_base
         self.frame_ticks = max(1, round(1 / (Fraction(fps) * self.time_base)))  # one frame's length in ticks
         self.last_pts: int | None = None
-        self.audio_in = audio
         self.audio_out = None
-        self.resampler = None
+        self.resampler: av.AudioResampler | None = None  # set when audio is encoded here rather than copied
         if audio is not None:
             if audio.codec_context.name in COPYABLE_AUDIO.get(suffix, {audio.codec_context.name}):
                 self.audio_out = self.container.add_stream_from_template(audio)
             else:
-                codec = AUDIO_FALLBACK.get(suffix, "aac")
-                rate = encoder_rate(codec, audio.codec_context.sample_rate)
-                self.audio_out = self.container.add_stream(codec, rate=rate)
-                self.resampler = self._resampler_to(self.audio_out)
+                self._add_audio_encoder(suffix, audio.codec_context.sample_rate)
         elif pcm is not None:
             self.pcm_rate, channels = pcm
-            codec = AUDIO_FALLBACK.get(suffix, "aac")
-            self.audio_out = self.container.add_stream(codec, rate=encoder_rate(codec, self.pcm_rate))
-            self.audio_out.layout = "stereo" if channels == 2 else "mono"
-            self.resampler = self._resampler_to(self.audio_out)
-        self.encodes_audio = self.resampler is not None
+            self._add_audio_encoder(suffix, self.pcm_rate, "stereo" if channels == 2 else "mono")
         self.frames = 0
         self.samples = 0
 
@@ -346,11 +338,16 @@ class VideoWriter:
         self.samples += len(samples)
         self._encode_audio(frame)
 
-    @staticmethod
-    def _resampler_to(stream: av.audio.stream.AudioStream) -> av.AudioResampler:
-        """Converts any audio to what ``stream``'s encoder takes (its sample format, layout and rate)."""
-        context = stream.codec_context
-        return av.AudioResampler(format=context.format.name, layout=context.layout.name, rate=context.sample_rate)
+    def _add_audio_encoder(self, suffix: str, rate: int | None, layout: str | None = None) -> None:
+        """The audio encoder the output type takes (AAC; Opus for WebM) at the nearest rate it takes to ``rate``,
+        and a resampler that converts any audio to its sample format, layout and rate."""
+        codec = AUDIO_FALLBACK.get(suffix, "aac")
+        self.audio_out = self.container.add_stream(codec, rate=encoder_rate(codec, rate))
+        if layout:
+            self.audio_out.layout = layout
+        context = self.audio_out.codec_context
+        self.resampler = av.AudioResampler(format=context.format.name, layout=context.layout.name,
+                                           rate=context.sample_rate)
 
     def _encode_audio(self, frame: av.AudioFrame | None) -> None:
         """Resample and encode ``frame``; None flushes the resampler."""
@@ -360,7 +357,7 @@ class VideoWriter:
     def close(self) -> None:
         """Flush the encoders and finish the file (the file is only valid after this)."""
         self.container.mux(self.video.encode(None))
-        if self.encodes_audio:
+        if self.resampler is not None:
             self._encode_audio(None)  # the resampler's last samples
             self.container.mux(self.audio_out.encode(None))
         self.container.close()
