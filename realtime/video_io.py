@@ -92,8 +92,9 @@ def declared_peak(frame: av.VideoFrame) -> float | None:
     the has_primaries and has_luminance flags)."""
     found: dict[str, bytes] = {data.type.name: bytes(data) for data in frame.side_data}
     light = found.get("CONTENT_LIGHT_LEVEL", b"")
-    if len(light) >= 8 and struct.unpack_from("=I", light)[0] > 0:
-        return float(struct.unpack_from("=I", light)[0])
+    max_cll = struct.unpack_from("=I", light)[0] if len(light) >= 8 else 0
+    if max_cll > 0:
+        return float(max_cll)
     mastering = found.get("MASTERING_DISPLAY_METADATA", b"")
     if len(mastering) >= 88:
         numerator, denominator = struct.unpack_from("=ii", mastering, 72)
