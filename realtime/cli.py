@@ -27,6 +27,7 @@ examples:
   stylecast image photo.jpg -o painted.png --style starry_night
   stylecast video holiday.mp4 -o holiday-scream.mp4 --size 720
   stylecast video clip.mp4 -o calm.mp4 --stabilize   less flicker: frames blended along the optical flow
+  stylecast video clip.mp4 -o share.gif --size 360   a silent looping GIF, 360 pixels high
   stylecast eval --video clip.mp4 --stabilize        a style's flicker on a clip, raw vs stabilised
   stylecast webcam --styles starry_night,wave        keys: 1-9 style, n/p, b blend, r record, h help, q quit
   stylecast webcam --strength 70 --preserve-colour   70% painting over the camera, in the scene's own colours
@@ -149,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "rate phone clips included) and the soundtrack. The output appears only when "
                                    "complete.")
     p.add_argument("input", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True, help="output video (.mp4, .mov, .mkv, .webm)")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output video (.mp4, .mov, .mkv, .webm; or .gif: silent, looping, 256 colours)")
     p.add_argument("--style", help="style name or path to a .onnx model (default: the default style)")
     p.add_argument("--size", type=parse_size, help="output size: WIDTHxHEIGHT or HEIGHT (default: the input's)")
     p.add_argument("--no-audio", action="store_true", help="drop the soundtrack")
@@ -264,14 +266,16 @@ def cmd_image(args: argparse.Namespace) -> int:
 def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = True) -> None:
     from .convert import check_stylize_size, convert_video
     from .outputs import check_output_path
-    from .video_io import VideoReader, video_codec_for
+    from .video_io import SILENT_TYPES, VideoReader, check_gif_memory, expected_gif_frames, video_codec_for
 
     check_output_path(dst, [src])
-    video_codec_for(dst)
+    gif = video_codec_for(dst) == "gif"
     with VideoReader(src) as reader:  # a bad input fails here, before any model is loaded
-        size = resolve_size(getattr(args, "size", None), reader.info.width, reader.info.height)
-        check_stylize_size(*(size or (reader.info.width, reader.info.height)), src)
-        hdr = reader.info.hdr
+        info = reader.info
+        size = resolve_size(getattr(args, "size", None), info.width, info.height)
+        check_stylize_size(*(size or (info.width, info.height)), src)
+        if gif:
+            check_gif_memory(*(size or (info.width, info.height)), expected_gif_frames(info.frames, info.fps))
     model = _load(args.style, args)
     stylize = model.run
     if getattr(args, "stabilize", False):
@@ -279,8 +283,13 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
 
         stylize = Stabilizer().wrap(model.run)  # inference is one thread, so frames arrive in order
     print(f"stylizing {src} with {model.name} on {model.placement}", file=sys.stderr)
-    if hdr:
-        print(f"note: {src} is HDR ({hdr}): tone-mapped to standard range (BT.709) for painting; the output is SDR",
+    if info.hdr:
+        print(f"note: {src} is HDR ({info.hdr}): tone-mapped to standard range (BT.709) for painting; the output is "
+              "SDR", file=sys.stderr)
+    if dst.suffix.lower() in SILENT_TYPES and with_audio and info.audio_codec:
+        print(f"note: {dst.suffix} files hold no sound: the soundtrack is left out", file=sys.stderr)
+    if gif:
+        print("note: a GIF is finished after the last frame (its 256 colours are chosen from the whole clip)",
               file=sys.stderr)
     stats = convert_video(src, dst, stylize, size=size, with_audio=with_audio)
     print(f"wrote {dst} ({stats.frames} frames, {stats.fps:.1f} fps)")

@@ -14,7 +14,7 @@ from . import pipeline
 from .engine import StyleModel
 from .errors import StylecastError
 from .outputs import atomic_output, check_output_path, write_image
-from .video_io import VideoFrame, VideoReader, VideoWriter
+from .video_io import SILENT_TYPES, VideoFrame, VideoReader, VideoWriter
 
 MAX_IMAGE_PIXELS = 16384 * 16384
 # The most a style network is run on at once: 8K UHD. The shipped fast network needs about 14 GB of memory for an
@@ -103,13 +103,14 @@ def convert_video(src: Path, dst: Path, stylize: Callable[[np.ndarray], np.ndarr
                   size: tuple[int, int] | None = None, progress: bool = True,
                   frames: int | None = None, with_audio: bool = True) -> pipeline.RunStats:
     """Stylize every frame of ``src`` into ``dst`` at the input's own timestamps (audio copied). ``frames``
-    limits the count (benchmarks); a limited conversion drops the audio, which would outlast the video."""
+    limits the count (benchmarks); a limited conversion drops the audio, which would outlast the video, and so
+    does a GIF, which has no place for it."""
     check_output_path(dst, [src])
     with VideoReader(src) as reader:
         info = reader.info
         width, height = output_size(info.width, info.height, size)
         total = min(frames, info.frames) if frames and info.frames else (frames or info.frames or None)
-        keep_audio = with_audio and frames is None
+        keep_audio = with_audio and frames is None and Path(dst).suffix.lower() not in SILENT_TYPES
         with atomic_output(dst, [src]) as tmp, VideoWriter(tmp, width, height, info.fps,
                                                           reader.audio if keep_audio else None,
                                                           time_base=reader.video.time_base) as writer:

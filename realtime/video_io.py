@@ -9,8 +9,8 @@ output container cannot hold is transcoded (AAC in MP4/MOV/MKV, Opus in WebM).
 
 from __future__ import annotations
 
+import math
 import struct
-from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,9 +21,16 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 
 from .errors import StylecastError
+from .filters import deinterlacer, gif_palette
 from .hdr import HdrToSdr
 
-VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
+VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9", ".gif": "gif"}
+SILENT_TYPES = {".gif"}  # containers with no place for a soundtrack
+# GIF times frames in hundredths of a second, and browsers play any delay under 2 of them as 10 (a 60 fps clip
+# would crawl at a sixth of its speed), so a GIF keeps at most one frame per 1/50 s.
+GIF_MIN_DELAY = Fraction(1, 50)
+# A GIF's palette is made from the whole clip, so every frame waits in memory until the end (4 bytes a pixel).
+GIF_MEMORY_LIMIT = 2 << 30
 AUDIO_FALLBACK = {".webm": "libopus"}
 COPYABLE_AUDIO = {
     ".mp4": {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"},
@@ -104,42 +111,6 @@ def declared_peak(frame: av.VideoFrame) -> float | None:
     return None
 
 
-class Deinterlacer:
-    """FFmpeg's ``bwdif`` over a stream's frames: one whole frame out per interlaced frame in (its two fields
-    combined with motion-adaptive interpolation), progressive frames passed through, every frame keeping its own
-    timestamp. The filter holds one frame back to look ahead, so :meth:`flush` returns the last."""
-
-    def __init__(self, stream: av.video.stream.VideoStream) -> None:
-        self.graph = av.filter.Graph()
-        source = self.graph.add_buffer(template=stream)
-        bwdif = self.graph.add("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
-        source.link_to(bwdif)
-        bwdif.link_to(self.graph.add("buffersink"))
-        self.graph.configure()
-        self.time_base = stream.time_base
-        self.pending: deque[int | None] = deque()  # the filter re-times its output; the input's times are kept
-
-    def push(self, frame: av.VideoFrame) -> list[av.VideoFrame]:
-        self.pending.append(frame.pts)
-        self.graph.push(frame)
-        return self._ready()
-
-    def flush(self) -> list[av.VideoFrame]:
-        self.graph.push(None)
-        return self._ready()
-
-    def _ready(self) -> list[av.VideoFrame]:
-        frames = []
-        while self.pending:
-            try:
-                frame = self.graph.pull()
-            except (BlockingIOError, EOFError):
-                break
-            frame.pts, frame.time_base = self.pending.popleft(), self.time_base
-            frames.append(frame)
-        return frames
-
-
 class VideoReader:
     """Decodes a file's first video stream to BGR frames as players show them (upright, square pixels, whole
     frames from interlaced fields, HDR tone-mapped to standard range), passing its first audio stream's packets
@@ -162,7 +133,7 @@ class VideoReader:
         rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
         first = probe_first_frame(path)
         self.turns = first.quarter_turns
-        self.deinterlacer = Deinterlacer(self.video) if first.interlaced else None
+        self.deinterlacer = deinterlacer(self.video) if first.interlaced else None
         width, height = self.video.codec_context.width, self.video.codec_context.height
         # Non-square pixels (DVD, DV, broadcast captures): decode straight to the square-pixel size players show,
         # or every circle would be painted and written squeezed.
@@ -252,6 +223,21 @@ def video_codec_for(path: Path) -> str:
     return VIDEO_CODECS[suffix]
 
 
+def check_gif_memory(width: int, height: int, frames: int) -> None:
+    """Refuse a GIF whose frames would not fit in :data:`GIF_MEMORY_LIMIT` while its palette is made."""
+    if width * height * 4 * frames > GIF_MEMORY_LIMIT:
+        most = GIF_MEMORY_LIMIT // (width * height * 4)
+        raise StylecastError(f"a {width}x{height} GIF holds at most {most} frames here (its palette needs every "
+                             f"frame in memory, {GIF_MEMORY_LIMIT >> 30} GiB at most); use a smaller --size, "
+                             "a shorter clip or .mp4")
+
+
+def expected_gif_frames(frames: int, fps: Fraction) -> int:
+    """How many of a constant-rate clip's ``frames`` a GIF keeps at :data:`GIF_MIN_DELAY` (all up to 50 fps, every
+    other one at 60 fps), for checks made before the conversion starts."""
+    return math.ceil(frames / math.ceil(Fraction(fps) * GIF_MIN_DELAY))
+
+
 def encoder_rate(codec: str, wanted: int | None) -> int:
     """The sample rate to encode at: ``wanted`` where the encoder takes it, else the nearest it takes above (Opus
     runs only at 8-48 kHz steps, so a CD-rate 44.1 kHz soundtrack goes to WebM at 48 kHz)."""
@@ -276,18 +262,24 @@ class VideoWriter:
                  time_base: Fraction | None = None) -> None:
         suffix = Path(path).suffix.lower()  # atomic_output's temporary names keep the final suffix
         codec = video_codec_for(Path(path))
-        if width % 2 or height % 2:
+        if suffix in SILENT_TYPES and (audio is not None or pcm is not None):
+            raise StylecastError(f"{suffix} files hold no sound; leave the audio out")
+        if codec != "gif" and (width % 2 or height % 2):
             raise StylecastError(f"video size {width}x{height} must be even for H.264/VP9 (yuv420p)")
+        self.time_base = Fraction(time_base) if time_base else 1 / Fraction(fps)
+        self.size = (width, height)
         self.container = av.open(str(path), mode="w", format={".mkv": "matroska"}.get(suffix, suffix[1:]))
         self.video = self.container.add_stream(codec, rate=fps)
-        self.video.width, self.video.height, self.video.pix_fmt = width, height, "yuv420p"
-        self.video.options = {"crf": "18", "preset": "veryfast"} if codec == "libx264" else {}
-        # BT.709, said in the stream: an untagged stream leaves players to guess the colour matrix (BT.601 below
-        # 720p in most, BT.709 in browsers), and a wrong guess shifts reds and greens by several per cent.
         context = self.video.codec_context
-        context.colorspace = context.color_primaries = context.color_trc = BT709
-        context.color_range = ColorRange.MPEG
-        self.time_base = Fraction(time_base) if time_base else 1 / Fraction(fps)
+        self.gif = gif_palette(width, height, self.time_base) if codec == "gif" else None
+        self.video.width, self.video.height = width, height
+        self.video.pix_fmt = "yuv420p" if self.gif is None else "pal8"
+        self.video.options = {"crf": "18", "preset": "veryfast"} if codec == "libx264" else {}
+        if self.gif is None:
+            # BT.709, said in the stream: an untagged stream leaves players to guess the colour matrix (BT.601
+            # below 720p in most, BT.709 in browsers), and a wrong guess shifts reds and greens by several per cent.
+            context.colorspace = context.color_primaries = context.color_trc = BT709
+            context.color_range = ColorRange.MPEG
         context.time_base = self.time_base
         self.frame_ticks = max(1, round(1 / (Fraction(fps) * self.time_base)))  # one frame's length in ticks
         self.last_pts: int | None = None
@@ -306,19 +298,30 @@ class VideoWriter:
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
         """Encode one frame at ``pts`` (in ``time_base``), or one frame after the last when it has no timestamp.
-        Timestamps that do not increase (a damaged file) are moved just after the last, so no frame is lost."""
-        frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(
-            format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+        Timestamps that do not increase (a damaged file) are moved just after the last, so no frame is lost. A GIF
+        skips frames that come sooner than :data:`GIF_MIN_DELAY` after the last it kept."""
         if self.last_pts is None:
             pts = max(0, pts or 0)  # a frame before the start (an edit list's) plays from 0
         elif pts is None:
             pts = self.last_pts + self.frame_ticks
         else:
             pts = max(pts, self.last_pts + 1)
+        if self.gif is not None:
+            if self.last_pts is not None and (pts - self.last_pts) * self.time_base < GIF_MIN_DELAY:
+                return
+            check_gif_memory(*self.size, self.frames + 1)
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        else:
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(
+                format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
         frame.pts, frame.time_base = pts, self.time_base
         self.last_pts = pts
         self.frames += 1
-        self.container.mux(self.video.encode(frame))
+        self._encode([frame] if self.gif is None else self.gif.push(frame))
+
+    def _encode(self, frames: list[av.VideoFrame]) -> None:
+        for frame in frames:
+            self.container.mux(self.video.encode(frame))
 
     def write_audio(self, packet: av.Packet) -> None:
         if self.audio_out is None:
@@ -357,6 +360,8 @@ class VideoWriter:
 
     def close(self) -> None:
         """Flush the encoders and finish the file (the file is only valid after this)."""
+        if self.gif is not None:
+            self._encode(self.gif.flush())  # the palette is made now, and every frame mapped to it
         self.container.mux(self.video.encode(None))
         if self.resampler is not None:
             self._encode_audio(None)  # the resampler's last samples

@@ -130,6 +130,71 @@ def test_webm_output_re_encodes_a_cd_rate_soundtrack_in_opus(cli_env, tmp_path: 
     assert sum(n for n, _ in samples) / 48000 == pytest.approx(10.0, abs=0.05)
 
 
+def gif_frames(path: Path) -> tuple[list[np.ndarray], list[float]]:
+    """A GIF's frames as shown (BGR) and the times they appear, in seconds."""
+    with av.open(str(path)) as c:
+        decoded = [(frame.to_ndarray(format="bgr24"), float(frame.time)) for frame in c.decode(video=0)]
+    return [image for image, _ in decoded], [time for _, time in decoded]
+
+
+def test_gif_output_is_silent_looping_and_keeps_colours_and_timing(cli_env, sample_clip: Path,
+                                                                  tmp_path: Path) -> None:
+    """A GIF for sharing: every frame at its own time (to GIF's hundredths of a second), looping forever, no
+    soundtrack (said once, not an error), and 256 colours chosen for this clip: close to the painted frames,
+    where a fixed 3-3-2 palette (GIF
+    encoders' fallback) is several times further off."""
+    dst = tmp_path / "share.gif"
+    result = run_cli(cli_env, "video", sample_clip, "-o", dst, "--style", "red")
+    assert result.returncode == 0, result.stderr
+    assert "hold no sound: the soundtrack is left out" in result.stderr
+    with av.open(str(dst)) as c:
+        assert c.format.name == "gif" and not c.streams.audio
+    images, times = gif_frames(dst)
+    with av.open(str(sample_clip)) as c:
+        source = [(frame.to_ndarray(format="bgr24"), float(frame.time)) for frame in c.decode(video=0)]
+    assert len(images) == len(source) == 144
+    assert np.abs(np.array(times) - [t for _, t in source]).max() <= 0.01
+    painted = [apply_tint(image, RED) for image, _ in source]
+    error = np.mean([np.abs(a.astype(int) - b).mean() for a, b in zip(images, painted, strict=True)])
+    steps = 256 / np.array([4, 8, 8])  # the fixed palette: 4 blues, 8 greens, 8 reds
+    fixed = np.mean([np.abs((b // steps + 0.5) * steps - b).mean() for b in painted])
+    assert error < 4 and fixed > 3 * error, (error, fixed)
+    loop = dst.read_bytes().find(b"NETSCAPE2.0")
+    assert loop > 0 and dst.read_bytes()[loop + 13:loop + 15] == b"\0\0"  # loop count 0: for ever
+
+
+def test_gif_keeps_at_most_fifty_frames_a_second(cli_env, tmp_path: Path) -> None:
+    """Browsers play a GIF delay under 2/100 s as 10/100 s, so a 60 fps clip written frame for frame would crawl
+    at a sixth of its speed: every other frame is kept instead, and the clip lasts as long as before."""
+    src = variable_rate_video(tmp_path / "fast.mp4", [round(i * 1000 / 60) for i in range(30)])
+    dst = tmp_path / "fast.gif"
+    result = run_cli(cli_env, "video", src, "-o", dst, "--style", "red")
+    assert result.returncode == 0, result.stderr
+    _, times = gif_frames(dst)
+    assert len(times) == 15
+    assert min(np.diff(times)) >= 0.02 and times[-1] == pytest.approx(28 / 60, abs=0.01)
+
+
+def test_gif_too_big_to_hold_is_refused_before_painting(cli_env, sample_clip: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GIF's palette needs every frame in memory: a clip that would not fit is refused up front, with the way
+    out, when the header gives its length; when it does not, the writer stops at the limit and leaves no file."""
+    from realtime import video_io
+    from realtime.convert import convert_video
+
+    dst = tmp_path / "huge.gif"
+    result = run_cli(cli_env, "video", sample_clip, "-o", dst, "--style", "red", "--size", "2160")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "stylecast: error: a 3840x2160 GIF holds at most 64 frames here (its palette needs every frame in memory, "
+        "2 GiB at most); use a smaller --size, a shorter clip or .mp4")
+    assert "stylizing" not in result.stderr  # refused before the model loaded
+    monkeypatch.setattr(video_io, "GIF_MEMORY_LIMIT", 640 * 360 * 4 * 10)
+    with pytest.raises(StylecastError, match="holds at most 10 frames"):
+        convert_video(sample_clip, dst, lambda image: image, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("suffix", [".mp4", ".webm"])
 def test_written_video_tells_players_its_colours(tmp_path: Path, suffix: str) -> None:
     """Output is encoded with the BT.709 matrix and tagged so: a player that follows the tags shows the painted
