@@ -20,6 +20,7 @@ from .convert import convert_video
 from .engine import StyleModel
 from .peers import Stylizer
 from .pipeline import RunStats
+from .video_io import VideoReader
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,12 @@ class Contestant:
 
 def _timed_run(clip: Path, out: Path, stylize: Stylizer, size: tuple[int, int] | None, frames: int,
                warmup: int) -> RunStats:
-    # Warm-up: the first runs at a new shape pay for ORT's allocations and kernel choice.
-    convert_video(clip, out, stylize, size=size, progress=False, frames=warmup, with_audio=False)
-    return convert_video(clip, out, stylize, size=size, progress=False, frames=frames, with_audio=False)
+    # A warm-up conversion first, then the timed one: the first runs at a new shape pay for ORT's allocations and
+    # kernel choice.
+    for count in (warmup, frames):
+        with VideoReader(clip) as reader:
+            stats = convert_video(reader, out, stylize, size=size, progress=False, frames=count, with_audio=False)
+    return stats
 
 
 def run_bench(clip: Path, model: StyleModel, sizes: list[tuple[int, int]], frames: int,

@@ -276,22 +276,22 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
         check_stylize_size(*(size or (info.width, info.height)), src)
         if gif:
             check_gif_memory(*(size or (info.width, info.height)), expected_gif_frames(info.frames, info.fps))
-    model = _load(args.style, args)
-    stylize = model.run
-    if getattr(args, "stabilize", False):
-        from .stabilizer import Stabilizer
+        model = _load(args.style, args)
+        stylize = model.run
+        if getattr(args, "stabilize", False):
+            from .stabilizer import Stabilizer
 
-        stylize = Stabilizer().wrap(model.run)  # inference is one thread, so frames arrive in order
-    print(f"stylizing {src} with {model.name} on {model.placement}", file=sys.stderr)
-    if info.hdr:
-        print(f"note: {src} is HDR ({info.hdr}): tone-mapped to standard range (BT.709) for painting; the output is "
-              "SDR", file=sys.stderr)
-    if dst.suffix.lower() in SILENT_TYPES and with_audio and info.audio_codec:
-        print(f"note: {dst.suffix} files hold no sound: the soundtrack is left out", file=sys.stderr)
-    if gif:
-        print("note: a GIF is finished after the last frame (its 256 colours are chosen from the whole clip)",
-              file=sys.stderr)
-    stats = convert_video(src, dst, stylize, size=size, with_audio=with_audio)
+            stylize = Stabilizer().wrap(model.run)  # inference is one thread, so frames arrive in order
+        print(f"stylizing {src} with {model.name} on {model.placement}", file=sys.stderr)
+        if info.hdr:
+            print(f"note: {src} is HDR ({info.hdr}): tone-mapped to standard range (BT.709) for painting; the "
+                  "output is SDR", file=sys.stderr)
+        if dst.suffix.lower() in SILENT_TYPES and with_audio and info.audio_codec:
+            print(f"note: {dst.suffix} files hold no sound: the soundtrack is left out", file=sys.stderr)
+        if gif:
+            print("note: a GIF is finished after the last frame (its 256 colours are chosen from the whole clip)",
+                  file=sys.stderr)
+        stats = convert_video(reader, dst, stylize, size=size, with_audio=with_audio)
     print(f"wrote {dst} ({stats.frames} frames, {stats.fps:.1f} fps)")
 
 

@@ -99,43 +99,44 @@ def output_size(width: int, height: int, size: tuple[int, int] | None) -> tuple[
     return max(2, w - w % 2), max(2, h - h % 2)
 
 
-def convert_video(src: Path, dst: Path, stylize: Callable[[np.ndarray], np.ndarray],
+def convert_video(reader: VideoReader, dst: Path, stylize: Callable[[np.ndarray], np.ndarray],
                   size: tuple[int, int] | None = None, progress: bool = True,
                   frames: int | None = None, with_audio: bool = True) -> pipeline.RunStats:
-    """Stylize every frame of ``src`` into ``dst`` at the input's own timestamps (audio copied). ``frames``
-    limits the count (benchmarks); a limited conversion drops the audio, which would outlast the video, and so
-    does a GIF, which has no place for it."""
+    """Stylize every frame ``reader`` decodes into ``dst`` at the input's own timestamps (audio copied). The
+    caller opens the reader, so the input is checked (and its first frame probed) once, before a model loads.
+    ``frames`` limits the count (benchmarks); a limited conversion drops the audio, which would outlast the video,
+    and so does a GIF, which has no place for it."""
+    src = reader.path
     check_output_path(dst, [src])
-    with VideoReader(src) as reader:
-        info = reader.info
-        width, height = output_size(info.width, info.height, size)
-        total = min(frames, info.frames) if frames and info.frames else (frames or info.frames or None)
-        keep_audio = with_audio and frames is None and Path(dst).suffix.lower() not in SILENT_TYPES
-        with atomic_output(dst, [src]) as tmp, VideoWriter(tmp, width, height, info.fps,
-                                                          reader.audio if keep_audio else None,
-                                                          time_base=reader.video.time_base) as writer:
-            bar = tqdm(total=total, unit="frame", desc=Path(dst).name, disable=not progress, dynamic_ncols=True)
-            items = reader.items(with_audio=keep_audio)
-            if frames:
-                items = _first_frames(items, frames)
+    info = reader.info
+    width, height = output_size(info.width, info.height, size)
+    total = min(frames, info.frames) if frames and info.frames else (frames or info.frames or None)
+    keep_audio = with_audio and frames is None and Path(dst).suffix.lower() not in SILENT_TYPES
+    with atomic_output(dst, [src]) as tmp, VideoWriter(tmp, width, height, info.fps,
+                                                      reader.audio if keep_audio else None,
+                                                      time_base=reader.video.time_base) as writer:
+        bar = tqdm(total=total, unit="frame", desc=Path(dst).name, disable=not progress, dynamic_ncols=True)
+        items = reader.items(with_audio=keep_audio)
+        if frames:
+            items = _first_frames(items, frames)
 
-            def infer(item):  # noqa: ANN001, ANN202 - frames or audio packets
-                if isinstance(item, VideoFrame):
-                    return replace(item, image=stylize(fit(item.image, (width, height))))
-                return item
+        def infer(item):  # noqa: ANN001, ANN202 - frames or audio packets
+            if isinstance(item, VideoFrame):
+                return replace(item, image=stylize(fit(item.image, (width, height))))
+            return item
 
-            def sink(item) -> None:  # noqa: ANN001
-                if isinstance(item, VideoFrame):
-                    writer.write(item.image, item.pts)
-                    bar.update(1)
-                else:
-                    writer.write_audio(item)
+        def sink(item) -> None:  # noqa: ANN001
+            if isinstance(item, VideoFrame):
+                writer.write(item.image, item.pts)
+                bar.update(1)
+            else:
+                writer.write_audio(item)
 
-            try:
-                stats = pipeline.run(items, [("inference", infer)], sink,
-                                     is_frame=lambda item: isinstance(item, VideoFrame))
-            finally:
-                bar.close()
+        try:
+            stats = pipeline.run(items, [("inference", infer)], sink,
+                                 is_frame=lambda item: isinstance(item, VideoFrame))
+        finally:
+            bar.close()
     return stats
 
 

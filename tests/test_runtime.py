@@ -181,6 +181,7 @@ def test_gif_too_big_to_hold_is_refused_before_painting(cli_env, sample_clip: Pa
     out, when the header gives its length; when it does not, the writer stops at the limit and leaves no file."""
     from realtime import video_io
     from realtime.convert import convert_video
+    from realtime.video_io import VideoReader
 
     dst = tmp_path / "huge.gif"
     result = run_cli(cli_env, "video", sample_clip, "-o", dst, "--style", "red", "--size", "2160")
@@ -190,8 +191,8 @@ def test_gif_too_big_to_hold_is_refused_before_painting(cli_env, sample_clip: Pa
         "2 GiB at most); use a smaller --size, a shorter clip or .mp4")
     assert "stylizing" not in result.stderr  # refused before the model loaded
     monkeypatch.setattr(video_io, "GIF_MEMORY_LIMIT", 640 * 360 * 4 * 10)
-    with pytest.raises(StylecastError, match="holds at most 10 frames"):
-        convert_video(sample_clip, dst, lambda image: image, progress=False)
+    with VideoReader(sample_clip) as reader, pytest.raises(StylecastError, match="holds at most 10 frames"):
+        convert_video(reader, dst, lambda image: image, progress=False)
     assert list(tmp_path.iterdir()) == []
 
 
