@@ -25,6 +25,7 @@ EXAMPLES = """\
 examples:
   stylecast demo                                     stylize the bundled sample clip -> stylecast-demo.mp4
   stylecast image photo.jpg -o painted.png --style starry_night
+  stylecast image holiday/ -o painted/               every picture in a folder, each under its own name
   stylecast video holiday.mp4 -o holiday-scream.mp4 --size 720
   stylecast video clip.mp4 -o calm.mp4 --stabilize   less flicker: frames blended along the optical flow
   stylecast video clip.mp4 -o share.gif --size 360   a silent looping GIF, 360 pixels high
@@ -127,11 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stylecast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("image", help="stylize one picture",
-                       description="Stylize one picture with a style network, or with --optimize by per-image "
-                                   "optimisation (Gatys et al.; slow, highest quality; needs stylecast[train]).")
-    p.add_argument("input", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True, help="output picture (.png, .jpg, ...)")
+    p = sub.add_parser("image", help="stylize pictures",
+                       description="Stylize pictures with a style network, or one with --optimize by per-image "
+                                   "optimisation (Gatys et al.; slow, highest quality; needs stylecast[train]). "
+                                   "Several pictures or folders of them go into an output folder, each under its "
+                                   "own name and type (HEIC as .jpg); one that cannot be read is reported and the "
+                                   "rest are still painted.")
+    p.add_argument("input", type=Path, nargs="+", help="pictures, or folders of them")
+    p.add_argument("-o", "--output", required=True,
+                   help="output picture (.png, .jpg, ...), or a folder for several (made if missing)")
     p.add_argument("--style", help="style name (see `stylecast models`) or path to a .onnx model")
     p.add_argument("--size", type=parse_size, help="resize first: WIDTHxHEIGHT or HEIGHT")
     _add_runtime_options(p)
@@ -245,22 +250,57 @@ def _load(style: str | None, args: argparse.Namespace):  # noqa: ANN202 - StyleM
 
 
 def cmd_image(args: argparse.Namespace) -> int:
-    from .convert import check_stylize_size, read_image, stylize_image
+    from .batch import is_batch
+
+    batch = is_batch(args.input, args.output)
+    args.output = Path(args.output)
+    if batch:
+        return _paint_many(args)
     from .outputs import check_output_path, write_image
 
+    src = args.input[0]
+    check_output_path(args.output, [src])
     if args.optimize:
-        check_output_path(args.output, [args.input])
-        image = _training_module("training.gatys_cli").stylize_file(args)
-        write_image(args.output, image, inputs=[args.input])
+        image = _training_module("training.gatys_cli").stylize_file(src, args)
+        write_image(args.output, image, inputs=[src])
     else:
-        check_output_path(args.output, [args.input])
-        picture = read_image(args.input)  # a bad input fails here, before any model is loaded
-        height, width = picture.colour.shape[:2]
-        size = resolve_size(args.size, width, height)
-        check_stylize_size(*(size or (width, height)), args.input)
-        stylize_image(picture, args.output, _load(args.style, args), size, inputs=[args.input])
+        _paint(src, args.output, args.size, lambda: _load(args.style, args))  # a bad input fails before the load
     print(f"wrote {args.output}")
     return 0
+
+
+def _paint(src: Path, dst: Path, size_spec: tuple[int | None, int] | None, model: Callable[[], object]) -> None:
+    """Read, check and paint one picture; ``model`` is called only once the picture has been read."""
+    from .convert import check_stylize_size, read_image, stylize_image
+
+    picture = read_image(src)
+    height, width = picture.colour.shape[:2]
+    size = resolve_size(size_spec, width, height)
+    check_stylize_size(*(size or (width, height)), src)
+    stylize_image(picture, dst, model(), size, inputs=[src])
+
+
+def _paint_many(args: argparse.Namespace) -> int:
+    """Paint every picture with one loaded model; unreadable ones are reported and skipped, and make the exit
+    status 1."""
+    from tqdm import tqdm
+
+    from .batch import picture_jobs
+
+    if args.optimize:
+        raise StylecastError("--optimize paints one picture at a time: give one input and an output file")
+    jobs = picture_jobs(args.input, args.output)
+    model = _load(args.style, args)
+    print(f"painting {len(jobs)} pictures with {model.name} on {model.placement}", file=sys.stderr)
+    failed = 0
+    for src, dst in tqdm(jobs, unit="picture", dynamic_ncols=True, disable=len(jobs) < 2):
+        try:
+            _paint(src, dst, args.size, lambda: model)
+        except StylecastError as exc:
+            tqdm.write(f"stylecast: error: {exc}", file=sys.stderr)
+            failed += 1
+    print(f"wrote {len(jobs) - failed} of {len(jobs)} pictures to {args.output}")
+    return 1 if failed else 0
 
 
 def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = True) -> None:

@@ -68,6 +68,58 @@ def test_iphone_heic_photo_is_painted(tint_models, cli_env, tmp_path: Path) -> N
     assert np.array_equal(painted[..., 3] > 128, colours[..., 3] > 128)
 
 
+def test_many_pictures_and_folders_are_painted_into_an_output_folder(tint_models, cli_env, tmp_path: Path) -> None:
+    """One command for a folder of holiday photos and an iPhone picture: each painted under its own name and type
+    (HEIC, which cannot be written, as JPEG) into a new folder; a damaged file among them is reported on its own
+    line, the others are still painted, and the exit status says something failed."""
+    import pillow_heif
+
+    rng = np.random.default_rng(3)
+    holiday, phone = tmp_path / "holiday", tmp_path / "phone"
+    holiday.mkdir()
+    phone.mkdir()
+    pictures = {name: rng.integers(0, 256, (20 + i, 30, 3), dtype=np.uint8) for i, name in enumerate("ab")}
+    for name, image in pictures.items():
+        cv2.imwrite(str(holiday / f"{name}.png"), image)
+    (holiday / "broken.png").write_bytes(b"not a picture")
+    (holiday / "notes.txt").write_text("not looked at")
+    flat = np.full((16, 24, 3), 90, np.uint8)
+    pillow_heif.from_bytes("RGB", (24, 16), flat.tobytes()).save(str(phone / "IMG_0042.HEIC"), quality=95)
+    out = tmp_path / "painted"
+    result = run_cli(cli_env, "image", holiday, phone / "IMG_0042.HEIC", "-o", f"{out}/", "--style", "red")
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("stylecast: error:")]
+    assert errors == [f"stylecast: error: {holiday / 'broken.png'} is not a readable image"]
+    assert result.stdout.strip() == f"wrote 3 of 4 pictures to {out}"
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_0042.jpg", "a.png", "b.png"]
+    for name, image in pictures.items():
+        np.testing.assert_array_equal(cv2.imread(str(out / f"{name}.png")), apply_tint(image, RED))
+    assert np.abs(cv2.imread(str(out / "IMG_0042.jpg")).astype(int) - apply_tint(flat, RED)).mean() < 3
+
+
+def test_many_pictures_are_refused_up_front_when_outputs_would_clash(tint_models, cli_env, tmp_path: Path) -> None:
+    """Whatever can be known before painting stops the batch before any picture is written: two inputs with one
+    output name, an output that is an input, a file named as the output folder, --optimize on several."""
+    for folder in ("x", "y"):
+        (tmp_path / folder).mkdir()
+        cv2.imwrite(str(tmp_path / folder / "p.png"), np.zeros((4, 4, 3), np.uint8))
+    x, y = tmp_path / "x" / "p.png", tmp_path / "y" / "p.png"
+    cases = {
+        (x, y, "-o", tmp_path / "out"): f"{x} and {y} would both be written to {tmp_path / 'out' / 'p.png'}",
+        (x, "-o", f"{tmp_path / 'x'}/"): f"output {x} would overwrite the input",
+        (x, y, "-o", x): f"output {x} is a file; several pictures need a folder",
+        (x, y, "-o", tmp_path / "out", "--optimize"): "--optimize paints one picture at a time",
+    }
+    for args, message in cases.items():
+        result = run_cli(cli_env, "image", *args, "--style", "red")
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert message in result.stderr.strip().splitlines()[-1]
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["x", "x/p.png", "y", "y/p.png"]
+    one = run_cli(cli_env, "image", x, "-o", f"{tmp_path / 'new'}/", "--style", "red")  # a slash: a folder
+    assert one.returncode == 0, one.stderr
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["p.png"]
+
+
 def test_one_style_of_a_multi_style_model_by_name(cli_env, tmp_path: Path) -> None:
     image = np.random.default_rng(1).integers(0, 256, (6, 8, 3), dtype=np.uint8)
     src, dst = tmp_path / "in.png", tmp_path / "out.png"

@@ -25,13 +25,13 @@ from .vgg import VGGFeatures
 DEFAULT_SIZE = 512
 
 
-def stylize_file(args: argparse.Namespace) -> np.ndarray:
-    """Run the optimisation described by ``args``; returns the result as a BGR uint8 image."""
+def stylize_file(content_path: Path, args: argparse.Namespace) -> np.ndarray:
+    """Optimise the picture at ``content_path`` as ``args`` describe; returns the result as a BGR uint8 image."""
     if getattr(args, "style_image", None) is None:
         raise StylecastError("--optimize needs --style-image PAINTING")
     device = pick_device(getattr(args, "device", "auto"))
     size = getattr(args, "max_side", None) or DEFAULT_SIZE
-    content = to_unit(resize_long_side(load_rgb(Path(args.input)), size) if size else load_rgb(Path(args.input)))
+    content = to_unit(resize_long_side(load_rgb(content_path), size) if size else load_rgb(content_path))
     style = to_unit(load_rgb(Path(args.style_image), max_side=max(content.shape[1:])))
     weights = LossWeights()
     overrides = {k: v for k, v in (("content", getattr(args, "content_weight", None)),

@@ -1,0 +1,56 @@
+"""Many pictures in one command: ``stylecast image holiday/ IMG_0042.HEIC -o painted/``.
+
+Every output name is decided and checked before anything is painted (two inputs that would write the same file,
+an output that would overwrite an input, a folder that cannot be written), so a batch does not stop half-way for a
+reason known at the start. A picture that turns out unreadable is a different case: it is reported on its own line
+and the rest are still painted (see the ``image`` command).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import StylecastError
+from .outputs import IMAGE_SUFFIXES, check_output_path
+
+PICTURE_SUFFIXES = IMAGE_SUFFIXES | {".heic", ".heif"}  # what a folder is searched for
+PHOTO_FALLBACK = ".jpg"  # the type written for inputs whose own type cannot be written (HEIC photos)
+
+
+def is_batch(inputs: list[Path], output: str) -> bool:
+    """Several inputs, a folder of them, or an output folder: an existing one, or a name ending in a slash (given
+    as typed, since ``Path`` drops the slash)."""
+    return (len(inputs) > 1 or any(path.is_dir() for path in inputs) or Path(output).is_dir()
+            or output.endswith((os.sep, "/")))
+
+
+def picture_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
+    """(input, output) pairs, folders expanded to the pictures directly inside them (by name), each written into the
+    ``output`` folder (made if missing) under its own name, in its own type where that can be written, else JPEG."""
+    sources: list[Path] = []
+    for path in inputs:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in PICTURE_SUFFIXES)
+            if not found:
+                raise StylecastError(f"{path} holds no pictures ({', '.join(sorted(PICTURE_SUFFIXES))})")
+            sources += found
+        elif not path.is_file():
+            raise StylecastError(f"input not found: {path}")
+        else:
+            sources.append(path)
+    if output.exists() and not output.is_dir():
+        raise StylecastError(f"output {output} is a file; several pictures need a folder")
+    jobs, writers = [], {}
+    for source in sources:
+        suffix = source.suffix.lower() if source.suffix.lower() in IMAGE_SUFFIXES else PHOTO_FALLBACK
+        target = output / (source.stem + suffix)
+        if target in writers:
+            raise StylecastError(f"{writers[target]} and {source} would both be written to {target}; "
+                                 "paint them into separate folders")
+        writers[target] = source
+        jobs.append((source, target))
+    output.mkdir(parents=True, exist_ok=True)
+    for target in writers:
+        check_output_path(target, sources)
+    return jobs
