@@ -1,8 +1,10 @@
 """Damaged and awkward video files for the tests: a good clip cut short or corrupted, and small clips made here the
-way phones and discs make them (variable frame rate, a display rotation, non-square pixels, HDR tags)."""
+way phones and discs make them (variable frame rate, a display rotation, non-square pixels, HDR tags); and ICC
+colour profiles such as phones and cameras embed in their photos."""
 
 from __future__ import annotations
 
+import struct
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable
@@ -179,3 +181,52 @@ def interlaced_video(path: Path, frames: int = 8) -> Path:
         image[1::2] = scene(2 * i + 1)[1::2]
         images.append(image)
     return encoded_clip(path, images, interlace)
+
+
+# ICC colour profiles built here from a colour space's primaries (no profile files to ship): what Little CMS reads
+# is independent of the RGB-to-RGB matrix a test computes directly (D65 to D65, no adaptation).
+SRGB_PRIMARIES = [(0.64, 0.33), (0.30, 0.60), (0.15, 0.06)]
+DISPLAY_P3_PRIMARIES = [(0.680, 0.320), (0.265, 0.690), (0.150, 0.060)]
+D50, D65 = np.array([0.9642, 1.0, 0.8249]), np.array([0.95047, 1.0, 1.08883])
+BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+
+
+def rgb_to_xyz(primaries: list[tuple[float, float]], white: np.ndarray = D65) -> np.ndarray:
+    """The 3x3 matrix from linear RGB with these chromaticities to XYZ, RGB (1, 1, 1) landing on ``white``."""
+    xyz = np.array([[x / y, 1, (1 - x - y) / y] for x, y in primaries]).T
+    return xyz * np.linalg.solve(xyz, white)
+
+
+def icc_profile(primaries: list[tuple[float, float]], gamma: float, name: str) -> bytes:
+    """A minimal ICC v2 display profile (matrix and one gamma curve, D65 white adapted to the D50 connection space
+    with Bradford, as ICC asks) for an RGB colour space."""
+    def s15(value: float) -> bytes:
+        return struct.pack(">i", round(value * 65536))
+
+    def xyz(values: np.ndarray) -> bytes:
+        return b"XYZ " + bytes(4) + b"".join(s15(v) for v in values)
+
+    adapt = np.linalg.inv(BRADFORD) @ np.diag((BRADFORD @ D50) / (BRADFORD @ D65)) @ BRADFORD
+    colorants = adapt @ rgb_to_xyz(primaries)
+    curve = b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256)) + bytes(2)
+    text = name.encode() + b"\0"
+    description = b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(78)
+    tags = [(b"desc", description), (b"wtpt", xyz(D50)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)]
+    tags += [(sig, xyz(colorants[:, i])) for i, sig in enumerate((b"rXYZ", b"gXYZ", b"bXYZ"))]
+    start = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for sig, body in tags:
+        body += bytes(-len(body) % 4)
+        table += sig + struct.pack(">II", start + len(data), len(body))
+        data += body
+    header = (struct.pack(">I", start + len(data)) + bytes(4) + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+              + bytes(12) + b"acsp" + bytes(28) + b"".join(s15(v) for v in D50) + bytes(48))
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+def as_srgb(rgb: np.ndarray, primaries: list[tuple[float, float]], gamma: float) -> np.ndarray:
+    """8-bit RGB in the colour space of :func:`icc_profile` to 8-bit sRGB, computed directly."""
+    light = np.power(rgb.astype(np.float64) / 255, gamma)
+    srgb = np.clip(light @ np.linalg.solve(rgb_to_xyz(SRGB_PRIMARIES), rgb_to_xyz(primaries)).T, 0, 1)
+    encoded = np.where(srgb <= 0.0031308, 12.92 * srgb, 1.055 * np.power(srgb, 1 / 2.4) - 0.055)
+    return np.rint(encoded * 255).astype(np.uint8)

@@ -12,8 +12,8 @@ import pytest
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
 from tests.conftest import REPO, asset, run_cli
-from tests.media_factory import (anamorphic_video, hdr_video, interlaced_video, rotated_video, sdr_as_hdr,
-                                 variable_rate_video)
+from tests.media_factory import (DISPLAY_P3_PRIMARIES, anamorphic_video, as_srgb, hdr_video, icc_profile,
+                                 interlaced_video, rotated_video, sdr_as_hdr, variable_rate_video)
 from tests.model_factory import BLUE, RED, apply_tint
 
 
@@ -118,6 +118,35 @@ def test_many_pictures_are_refused_up_front_when_outputs_would_clash(tint_models
     one = run_cli(cli_env, "image", x, "-o", f"{tmp_path / 'new'}/", "--style", "red")  # a slash: a folder
     assert one.returncode == 0, one.stderr
     assert [p.name for p in (tmp_path / "new").iterdir()] == ["p.png"]
+
+
+@pytest.mark.parametrize("kind", ["png", "heic"])
+def test_a_display_p3_photo_is_painted_in_the_colours_a_viewer_shows(tint_models, cli_env, tmp_path: Path,
+                                                                   kind: str) -> None:
+    """iPhones take photos in Display P3 and say so in an embedded ICC profile, which OpenCV ignores: read as sRGB,
+    a skin tone stored as 200,120,80 came out 14 levels duller in red. The picture is converted to sRGB with its
+    own profile, as a viewer shows it, before it is painted (matched to a direct colour-matrix computation)."""
+    import pillow_heif
+    from PIL import Image
+
+    rgb = np.zeros((8, 12, 3), np.uint8)
+    rgb[:4] = (200, 120, 80)  # skin
+    rgb[4:, :6] = (60, 150, 90)  # foliage
+    rgb[4:, 6:] = (70, 110, 190)  # sky
+    profile = icc_profile(DISPLAY_P3_PRIMARIES, 2.2, "Display P3 (test)")
+    src, dst = tmp_path / f"photo.{kind}", tmp_path / "painted.png"
+    if kind == "png":
+        Image.fromarray(rgb).save(src, icc_profile=profile)
+    else:
+        heif = pillow_heif.from_bytes("RGB", (12, 8), rgb.tobytes())
+        heif.info["icc_profile"] = profile
+        heif.save(str(src), quality=100)
+    result = run_cli(cli_env, "image", src, "-o", dst, "--style", "red")
+    assert result.returncode == 0, result.stderr
+    seen = cv2.cvtColor(as_srgb(rgb, DISPLAY_P3_PRIMARIES, 2.2), cv2.COLOR_RGB2BGR)
+    assert np.abs(seen[0, 0].astype(int) - cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)[0, 0]).max() >= 10  # it matters
+    error = np.abs(cv2.imread(str(dst)).astype(int) - apply_tint(seen, RED))
+    assert error.max() <= (1 if kind == "png" else 4), error.max()
 
 
 def test_one_style_of_a_multi_style_model_by_name(cli_env, tmp_path: Path) -> None:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from realtime.convert import read_image
 from realtime.errors import StylecastError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -47,11 +47,10 @@ def split_images(folder: Path, holdout_every: int) -> tuple[list[Path], list[Pat
 
 
 def load_rgb(path: Path, max_side: int | None = None) -> torch.Tensor:
-    """uint8 (3, H, W) RGB; optionally downscaled (antialiased) so the longer side is at most ``max_side``."""
-    data = np.fromfile(path, dtype=np.uint8) if path.is_file() else None
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data is not None and data.size else None
-    if bgr is None:
-        raise StylecastError(f"cannot read image {path}")
+    """uint8 (3, H, W) sRGB, read as the runtime reads pictures (HEIC too, colour profiles applied), so a photo is
+    optimised, scored and trained on in the colours it is painted in; optionally downscaled (antialiased) so the
+    longer side is at most ``max_side``."""
+    bgr = read_image(Path(path)).colour
     img = torch.from_numpy(np.ascontiguousarray(bgr[..., ::-1])).permute(2, 0, 1).contiguous()
     if max_side and max(img.shape[1:]) > max_side:
         img = resize_long_side(img, max_side)
