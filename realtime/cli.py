@@ -28,7 +28,8 @@ examples:
   stylecast image holiday/ -o painted/               every picture in a folder, each under its own name
   stylecast video holiday.mp4 -o holiday-scream.mp4 --size 720
   stylecast video clip.mp4 -o calm.mp4 --stabilize   less flicker: frames blended along the optical flow
-  stylecast video clip.mp4 -o share.gif --size 360   a silent looping GIF, 360 pixels high
+  stylecast video clip.mp4 -o share.gif --size 360 --start 1:05 --duration 4
+                                                     a silent looping GIF of 4 s from 1:05, 360 pixels high
   stylecast eval --video clip.mp4 --stabilize        a style's flicker on a clip, raw vs stabilised
   stylecast webcam --styles starry_night,wave        keys: 1-9 style, n/p, b blend, r record, h help, q quit
   stylecast webcam --strength 70 --preserve-colour   70% painting over the camera, in the scene's own colours
@@ -58,6 +59,28 @@ def parse_size(text: str) -> tuple[int | None, int]:
     if h <= 0 or (w is not None and w <= 0) or h > 16384 or (w or 0) > 16384:
         raise argparse.ArgumentTypeError(f"size {text!r} must be between 1 and 16384 pixels per side")
     return w, h
+
+
+def parse_time(text: str) -> float:
+    """'75', '1:15' or '0:01:15.5' -> seconds."""
+    try:
+        parts = [float(part) for part in text.split(":")]
+    except ValueError:
+        parts = []
+    if not 1 <= len(parts) <= 3 or any(part < 0 or part != part for part in parts) \
+            or any(part >= 60 for part in parts[1:]):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time: use seconds (75.5), M:SS (1:15) or H:MM:SS")
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds
+
+
+def positive_time(text: str) -> float:
+    seconds = parse_time(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be longer than 0, not {text}")
+    return seconds
 
 
 def resolve_size(spec: tuple[int | None, int] | None, width: int, height: int) -> tuple[int, int] | None:
@@ -160,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", help="style name or path to a .onnx model (default: the default style)")
     p.add_argument("--size", type=parse_size, help="output size: WIDTHxHEIGHT or HEIGHT (default: the input's)")
     p.add_argument("--no-audio", action="store_true", help="drop the soundtrack")
+    p.add_argument("--start", type=parse_time, default=0.0,
+                   help="paint from this time on: seconds (75.5), M:SS or H:MM:SS (default: the beginning)")
+    p.add_argument("--duration", type=positive_time, help="paint this long (seconds, M:SS or H:MM:SS)")
     p.add_argument("--stabilize", action="store_true",
                    help="remove flicker: blend each frame with the previous one moved along the optical flow")
     _add_runtime_options(p)
@@ -311,6 +337,7 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
     check_output_path(dst, [src])
     gif = video_codec_for(dst) == "gif"
     with VideoReader(src) as reader:  # a bad input fails here, before any model is loaded
+        reader.trim(getattr(args, "start", 0.0), getattr(args, "duration", None))
         info = reader.info
         size = resolve_size(getattr(args, "size", None), info.width, info.height)
         check_stylize_size(*(size or (info.width, info.height)), src)

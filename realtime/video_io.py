@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, Union
@@ -152,6 +152,7 @@ class VideoReader:
             raise StylecastError(f"{path}: the video stream has no picture size")
         self.to_sdr = HdrToSdr(self.info.hdr, first.peak_nits) if self.info.hdr else None
         self.path = path
+        self.span: tuple[float, float | None] = (0.0, None)  # seconds from the first frame (see trim)
 
     def _whole_frames(self, packet: av.Packet) -> list[av.VideoFrame]:
         """The packet's decoded frames, deinterlaced when the clip is interlaced."""
@@ -171,27 +172,67 @@ class VideoReader:
             image = frame.to_ndarray(format="bgr24", **self.decode_size)
         return np.ascontiguousarray(np.rot90(image, self.turns)) if self.turns else image
 
+    def seconds(self) -> float | None:
+        """The video stream's stated length, or None when the file does not say."""
+        if self.video.duration:
+            return float(self.video.duration * self.video.time_base)
+        return self.container.duration / av.time_base if self.container.duration else None
+
+    def trim(self, start: float = 0.0, duration: float | None = None) -> None:
+        """Read only ``duration`` seconds from ``start`` (seconds from the first frame) on; the frames and sound
+        come out timed from the start of that part. Refused when the clip is known to end before ``start``."""
+        length = self.seconds()
+        if length is not None and start >= length:
+            raise StylecastError(f"{self.path} is {length:.1f} s long: nothing to paint from {start:g} s on")
+        self.span = (start, None if duration is None else start + duration)
+        end = length if duration is None or length is None else min(length, start + duration)
+        if end is not None:
+            self.info = replace(self.info, frames=max(1, round((end - start) * self.info.fps)))
+
     def items(self, with_audio: bool = True) -> Iterator[Item]:
-        """Video frames (decoded, BGR) and audio packets (raw), in file order."""
+        """Video frames (decoded, BGR) and audio packets (raw), in file order, of the part :meth:`trim` chose."""
         streams = [self.video] + ([self.audio] if with_audio and self.audio else [])
-        index = 0
+        start, end = self.span
+        origin = float((self.video.start_time or 0) * self.video.time_base)
+        # Untrimmed, nothing is dropped (frames an edit list places before the first are written at 0).
+        begin = origin + start if start > 0 else -math.inf
+        finish = origin + end if end is not None else math.inf
+        if start > 0:  # to the keyframe before the start; the frames up to it are decoded and dropped
+            self.container.seek(int(begin * av.time_base), backward=True)
+        # A trimmed part is timed from its start, in each stream's own time base.
+        shift = {stream.index: round(begin / stream.time_base) if start > 0 else 0 for stream in streams}
+        index, ended, sound_ended = 0, False, len(streams) == 1
         last_time: float | None = None
         try:
             for packet in self.container.demux(*streams):
-                if packet.stream.type == "audio":
-                    if packet.dts is not None:
+                if packet.stream.type == "audio" and packet.dts is not None:
+                    when = float((packet.pts if packet.pts is not None else packet.dts) * packet.time_base)
+                    if when >= finish:
+                        sound_ended = True
+                    elif when >= begin:
+                        if packet.pts is not None:
+                            packet.pts -= shift[packet.stream.index]
+                        packet.dts -= shift[packet.stream.index]
                         yield packet
-                    continue
-                for frame in self._whole_frames(packet):
-                    yield VideoFrame(index, self._picture(frame), frame.pts)
+                for frame in [] if ended or packet.stream.type == "audio" else self._whole_frames(packet):
+                    if frame.time is not None and frame.time < begin - 1e-6:  # decoded from the keyframe before
+                        continue
+                    if frame.time is not None and frame.time >= finish - 1e-6:
+                        ended = True  # packets of both streams interleave loosely: read on until both end
+                        break
+                    yield VideoFrame(index, self._picture(frame),
+                                     None if frame.pts is None else frame.pts - shift[self.video.index])
                     index += 1
                     last_time = frame.time if frame.time is not None else last_time
+                if ended and sound_ended:
+                    break
         except av.FFmpegError as exc:
             reason = exc.strerror or str(exc).splitlines()[0]
             raise StylecastError(f"{self.path}: decoding failed after {index} frames ({reason})") from None
         if index == 0:
             raise StylecastError(f"{self.path} contains no decodable video frames")
-        self._check_complete(last_time)
+        if not ended:
+            self._check_complete(last_time)
 
     def _check_complete(self, last_time: float | None) -> None:
         """Raise if the frames ended well before the video stream's stated duration (a truncated file)."""

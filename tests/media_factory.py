@@ -183,6 +183,21 @@ def interlaced_video(path: Path, frames: int = 8) -> Path:
     return encoded_clip(path, images, interlace)
 
 
+def flash_and_click_video(path: Path, at: float, seconds: float = 4.0) -> Path:
+    """A 30 fps MP4 with AAC sound, dark and silent but for one white frame and one click, both at ``at`` seconds:
+    where they land in an output shows whether picture and sound kept their times and each other."""
+    from realtime.video_io import VideoWriter
+
+    rate = 48000
+    sound = np.zeros((round(seconds * rate), 1), np.float32)
+    sound[round(at * rate):round(at * rate) + 48] = 0.9
+    with VideoWriter(path, 64, 48, Fraction(30), pcm=(rate, 1)) as writer:
+        for i in range(round(seconds * 30)):
+            writer.write(np.full((48, 64, 3), 255 if i == round(at * 30) else 20, np.uint8))
+        writer.write_pcm(sound)
+    return path
+
+
 # ICC colour profiles built here from a colour space's primaries (no profile files to ship): what Little CMS reads
 # is independent of the RGB-to-RGB matrix a test computes directly (D65 to D65, no adaptation).
 SRGB_PRIMARIES = [(0.64, 0.33), (0.30, 0.60), (0.15, 0.06)]

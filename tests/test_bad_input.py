@@ -102,6 +102,13 @@ CASES = {
     "strength -5": (["webcam", "--strength=-5"], "between 0 and 100"),
     "stroke scale 5": (["webcam", "--stroke-scale", "5"], "between 0.5 and 2"),
     "zero frames": (["webcam", "--max-frames", "0"], "must be positive"),
+    # session 18
+    "start not a time": (["video", "clip.mp4", "-o", "out.mp4", "--start", "1:75"], "is not a time"),
+    "start past the end": (["video", "clip.mp4", "-o", "out.mp4", "--style", "red", "--start", "7"],
+                           "clip.mp4 is 6.0 s long: nothing to paint from 7 s on"),
+    "zero duration": (["video", "clip.mp4", "-o", "out.mp4", "--duration", "0"], "must be longer than 0"),
+    "GIF too big to hold": (["video", "clip.mp4", "-o", "out.gif", "--style", "red", "--size", "2160"],
+                            "GIF holds at most 64 frames here"),
 }
 
 

@@ -12,8 +12,8 @@ import pytest
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
 from tests.conftest import REPO, asset, run_cli
-from tests.media_factory import (DISPLAY_P3_PRIMARIES, anamorphic_video, as_srgb, hdr_video, icc_profile,
-                                 interlaced_video, rotated_video, sdr_as_hdr, variable_rate_video)
+from tests.media_factory import (DISPLAY_P3_PRIMARIES, anamorphic_video, as_srgb, flash_and_click_video, hdr_video,
+                                 icc_profile, interlaced_video, rotated_video, sdr_as_hdr, variable_rate_video)
 from tests.model_factory import BLUE, RED, apply_tint
 
 
@@ -256,25 +256,54 @@ def test_gif_keeps_at_most_fifty_frames_a_second(cli_env, tmp_path: Path) -> Non
     assert min(np.diff(times)) >= 0.02 and times[-1] == pytest.approx(28 / 60, abs=0.01)
 
 
-def test_gif_too_big_to_hold_is_refused_before_painting(cli_env, sample_clip: Path, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """A GIF's palette needs every frame in memory: a clip that would not fit is refused up front, with the way
-    out, when the header gives its length; when it does not, the writer stops at the limit and leaves no file."""
+def test_gif_stops_at_its_memory_limit_when_the_header_gives_no_length(sample_clip: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GIF's palette needs every frame in memory. A clip whose header gives its length is refused before painting
+    (tests/test_bad_input.py); otherwise the writer stops at the limit, with the way out, and leaves no file."""
     from realtime import video_io
     from realtime.convert import convert_video
     from realtime.video_io import VideoReader
 
-    dst = tmp_path / "huge.gif"
-    result = run_cli(cli_env, "video", sample_clip, "-o", dst, "--style", "red", "--size", "2160")
-    assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (
-        "stylecast: error: a 3840x2160 GIF holds at most 64 frames here (its palette needs every frame in memory, "
-        "2 GiB at most); use a smaller --size, a shorter clip or .mp4")
-    assert "stylizing" not in result.stderr  # refused before the model loaded
     monkeypatch.setattr(video_io, "GIF_MEMORY_LIMIT", 640 * 360 * 4 * 10)
     with VideoReader(sample_clip) as reader, pytest.raises(StylecastError, match="holds at most 10 frames"):
-        convert_video(reader, dst, lambda image: image, progress=False)
+        convert_video(reader, tmp_path / "long.gif", lambda image: image, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def flash_and_click_times(path: Path) -> tuple[list[float], float, float]:
+    """A clip's frame times, and when its brightest frame and its loudest sample come."""
+    with av.open(str(path)) as c:
+        frames = [(float(f.time), f.to_ndarray(format="gray").mean()) for f in c.decode(video=0)]
+    with av.open(str(path)) as c:
+        chunks = [(float(f.time), f.to_ndarray().reshape(-1, f.samples).mean(axis=0)) for f in c.decode(audio=0)]
+    rate = 48000
+    sound = np.concatenate([samples for _, samples in chunks])
+    click = chunks[0][0] + int(np.argmax(np.abs(sound))) / rate
+    return [t for t, _ in frames], max(frames, key=lambda f: f[1])[0], click
+
+
+def test_a_part_of_a_clip_keeps_picture_and_sound_together(cli_env, tmp_path: Path) -> None:
+    """--start and --duration paint just that part, timed from its start: a flash and a click 2.0 s into the clip
+    come 0.5 s into the part cut from 1.5 s, still together, and the part lasts as long as asked."""
+    src = flash_and_click_video(tmp_path / "clap.mp4", at=2.0)
+    _, flash, click = flash_and_click_times(src)
+    assert flash == pytest.approx(2.0, abs=0.02) and click == pytest.approx(2.0, abs=0.01)
+    dst = tmp_path / "part.mp4"
+    result = run_cli(cli_env, "video", src, "-o", dst, "--style", "red", "--start", "1.5", "--duration", "1.5")
+    assert result.returncode == 0, result.stderr
+    times, flash, click = flash_and_click_times(dst)
+    assert len(times) == 45 and times[0] == pytest.approx(0, abs=0.001)
+    assert flash == pytest.approx(0.5, abs=0.02) and click == pytest.approx(0.5, abs=0.01)
+    with av.open(str(dst)) as c:
+        heard = sum(frame.samples for frame in c.decode(audio=0)) / 48000
+    assert heard == pytest.approx(1.5, abs=0.05)
+    tail = run_cli(cli_env, "video", src, "-o", tmp_path / "tail.mp4", "--style", "red", "--start", "0:03",
+                   "--duration", "9")  # past the end: the rest of the clip, not an error
+    assert tail.returncode == 0, tail.stderr
+    assert len(flash_and_click_times(tmp_path / "tail.mp4")[0]) == 30
+    late = run_cli(cli_env, "video", src, "-o", tmp_path / "late.mp4", "--style", "red", "--start", "5")
+    assert late.returncode != 0 and not (tmp_path / "late.mp4").exists()
+    assert late.stderr.strip().splitlines()[-1].endswith("clap.mp4 is 4.0 s long: nothing to paint from 5 s on")
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".webm"])
