@@ -14,12 +14,15 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from . import __version__, catalog
 from .controls import STROKE_SCALE_MAX, STROKE_SCALE_MIN, describe_keys
 from .device_choices import CUDNN_ALGOS, DEVICES, PRECISIONS
 from .errors import StylecastError
+
+if TYPE_CHECKING:
+    from .engine import StyleModel  # onnxruntime: imported by the commands that need it
 
 EXAMPLES = """\
 examples:
@@ -295,7 +298,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     return 0
 
 
-def _paint(src: Path, dst: Path, size_spec: tuple[int | None, int] | None, model: Callable[[], object]) -> None:
+def _paint(src: Path, dst: Path, size_spec: tuple[int | None, int] | None, model: Callable[[], StyleModel]) -> None:
     """Read, check and paint one picture; ``model`` is called only once the picture has been read."""
     from .convert import check_stylize_size, read_image, stylize_image
 

@@ -9,6 +9,7 @@ through Pillow's ImageCms, converts the colours with the file's own profile, as 
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import cv2
@@ -17,11 +18,14 @@ from PIL import Image, ImageCms, UnidentifiedImageError
 
 
 def embedded_profile(path: Path) -> bytes | None:
-    """The ICC profile in a JPEG, PNG, WebP or TIFF file (read from its header only), or None."""
+    """The ICC profile in a JPEG, PNG, WebP or TIFF file (read from its header only), or None. Pillow's guard
+    against huge pictures is not wanted here: only the header is read, and the caller has its own size limit."""
     try:
-        with Image.open(path) as picture:
-            return picture.info.get("icc_profile") or None
-    except (OSError, UnidentifiedImageError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as picture:
+                return picture.info.get("icc_profile") or None
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
         return None
 
 
