@@ -19,10 +19,10 @@ PHOTO_FALLBACK = ".jpg"  # the type written for inputs whose own type cannot be 
 
 
 def is_batch(inputs: list[Path], output: str) -> bool:
-    """Several inputs, a folder of them, or an output folder: an existing one, or a name ending in a slash (given
-    as typed, since ``Path`` drops the slash)."""
-    return (len(inputs) > 1 or any(path.is_dir() for path in inputs) or Path(output).is_dir()
-            or output.endswith((os.sep, "/")))
+    """Several inputs, a folder of them, or an output named as a folder by a final slash (given as typed, since
+    ``Path`` drops it). One picture to an existing folder's name without the slash stays an error, as it was: the
+    name may be a mistyped picture name (bad-input row 12)."""
+    return len(inputs) > 1 or any(path.is_dir() for path in inputs) or output.endswith((os.sep, "/"))
 
 
 def picture_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
