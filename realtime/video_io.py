@@ -205,7 +205,9 @@ class VideoReader:
         last_time: float | None = None
         try:
             for packet in self.container.demux(*streams):
-                if packet.stream.type == "audio" and packet.dts is not None:
+                if packet.stream.type == "audio":
+                    if packet.dts is None:
+                        continue
                     when = float((packet.pts if packet.pts is not None else packet.dts) * packet.time_base)
                     if when >= finish:
                         sound_ended = True
@@ -214,16 +216,17 @@ class VideoReader:
                             packet.pts -= shift[packet.stream.index]
                         packet.dts -= shift[packet.stream.index]
                         yield packet
-                for frame in [] if ended or packet.stream.type == "audio" else self._whole_frames(packet):
-                    if frame.time is not None and frame.time < begin - 1e-6:  # decoded from the keyframe before
-                        continue
-                    if frame.time is not None and frame.time >= finish - 1e-6:
-                        ended = True  # packets of both streams interleave loosely: read on until both end
-                        break
-                    yield VideoFrame(index, self._picture(frame),
-                                     None if frame.pts is None else frame.pts - shift[self.video.index])
-                    index += 1
-                    last_time = frame.time if frame.time is not None else last_time
+                elif not ended:
+                    for frame in self._whole_frames(packet):
+                        if frame.time is not None and frame.time < begin - 1e-6:  # decoded from the keyframe before
+                            continue
+                        if frame.time is not None and frame.time >= finish - 1e-6:
+                            ended = True  # packets of both streams interleave loosely: read on until both end
+                            break
+                        yield VideoFrame(index, self._picture(frame),
+                                         None if frame.pts is None else frame.pts - shift[self.video.index])
+                        index += 1
+                        last_time = frame.time if frame.time is not None else last_time
                 if ended and sound_ended:
                     break
         except av.FFmpegError as exc:
