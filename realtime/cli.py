@@ -300,7 +300,8 @@ def cmd_image(args: argparse.Namespace) -> int:
 
 def _paint(src: Path, dst: Path, size_spec: tuple[int | None, int] | None, model: Callable[[], StyleModel]) -> None:
     """Read, check and paint one picture; ``model`` is called only once the picture has been read."""
-    from .convert import check_stylize_size, read_image, stylize_image
+    from .convert import check_stylize_size, stylize_image
+    from .picture_io import read_image
 
     picture = read_image(src)
     height, width = picture.colour.shape[:2]

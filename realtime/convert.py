@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -11,66 +11,16 @@ import numpy as np
 from tqdm import tqdm
 
 from . import pipeline
-from .colour_profile import embedded_profile, to_srgb
 from .engine import StyleModel
 from .errors import StylecastError
 from .outputs import atomic_output, check_output_path, write_image
+from .picture_io import Picture
 from .video_io import SILENT_TYPES, VideoFrame, VideoReader, VideoWriter
 
-MAX_IMAGE_PIXELS = 16384 * 16384
 # The most a style network is run on at once: 8K UHD. The shipped fast network needs about 14 GB of memory for an
 # 8K frame on a CPU (430 bytes a pixel); bigger pictures would be killed for memory instead of failing clearly.
 MAX_STYLIZE_SIZE = (7680, 4320)
 ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff"}
-
-
-@dataclass(frozen=True)
-class Picture:
-    """A decoded picture: 8-bit BGR for the network, and its transparency (if any) to put back afterwards."""
-
-    colour: np.ndarray               # HxWx3 uint8 BGR: grey expanded, 16-bit scaled down
-    alpha: np.ndarray | None = None  # HxW uint8
-
-
-def read_image(path: Path) -> Picture:
-    """Any image OpenCV reads, and HEIC/HEIF (iPhone photos), in sRGB whatever colour space the file declares. The
-    network paints colour; an alpha channel is kept aside, so a transparent background stays transparent instead
-    of whatever colour the hidden pixels hold."""
-    if not Path(path).is_file():
-        raise StylecastError(f"input not found: {path}")
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is not None:
-        raw, profile = cv2.imdecode(data, cv2.IMREAD_UNCHANGED), embedded_profile(path)
-    else:
-        raw, profile = decode_heif(path)
-        image = None if raw is None else np.ascontiguousarray(raw[..., :3])  # already upright 8-bit BGR
-    if image is None:
-        raise StylecastError(f"{path} is not a readable image")
-    if image.shape[0] * image.shape[1] > MAX_IMAGE_PIXELS:
-        raise StylecastError(f"{path} is {image.shape[1]}x{image.shape[0]}: larger than 16384x16384")
-    image = to_srgb(image, profile)
-    if raw.ndim == 3 and raw.shape[2] == 4:
-        alpha = raw[..., 3]
-        return Picture(image, alpha if alpha.dtype == np.uint8 else cv2.convertScaleAbs(alpha, alpha=255 / 65535))
-    return Picture(image)
-
-
-def decode_heif(path: Path) -> tuple[np.ndarray | None, bytes | None]:
-    """A HEIC/HEIF file (the iPhone camera's default) as upright 8-bit BGR or BGRA and its ICC profile, or None
-    if it is not one. OpenCV's wheels cannot decode HEIF; libheif (through pillow-heif) applies the file's rotation
-    and mirroring itself and brings 10-bit pictures down to 8 bits."""
-    import pillow_heif
-
-    if not pillow_heif.is_supported(str(path)):
-        return None, None
-    try:
-        heif = pillow_heif.open_heif(str(path), convert_hdr_to_8bit=True)
-        rgb = np.asarray(heif)
-    except (ValueError, RuntimeError, OSError):
-        return None, None
-    return (cv2.cvtColor(rgb, cv2.COLOR_RGBA2BGRA if rgb.shape[2] == 4 else cv2.COLOR_RGB2BGR),
-            heif.info.get("icc_profile") or None)
 
 
 def check_stylize_size(width: int, height: int, source: Path) -> None:

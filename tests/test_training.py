@@ -695,6 +695,19 @@ def _cli_train_args(data: dict[str, Path], out: Path, steps: int) -> list[str]:
             "--preview-every", "5"]
 
 
+def test_training_and_export_run_without_the_video_stack(data: dict[str, Path], tmp_path: Path) -> None:
+    """`stylecast train` reads photos and writes its model without PyAV, which a lent GPU's image lacks (session
+    19 lost a device start to it): the trainer reaches pictures through realtime.picture_io, not the video code."""
+    out = tmp_path / "model.onnx"
+    code = ("import runpy, sys; sys.modules['av'] = None; "  # any `import av` now raises ImportError
+            f"sys.argv = ['stylecast', 'train', *{_cli_train_args(data, out, 3)!r}]; "
+            "runpy.run_module('training.cli', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert out.is_file()
+
+
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 def test_interrupt_saves_a_checkpoint_and_resume_finishes(data: dict[str, Path], tmp_path: Path, sig: str) -> None:
     import signal
