@@ -194,13 +194,14 @@ class VideoReader:
         streams = [self.video] + ([self.audio] if with_audio and self.audio else [])
         start, end = self.span
         origin = float((self.video.start_time or 0) * self.video.time_base)
-        # Untrimmed, nothing is dropped (frames an edit list places before the first are written at 0).
-        begin = origin + start if start > 0 else -math.inf
         finish = origin + end if end is not None else math.inf
-        if start > 0:  # to the keyframe before the start; the frames up to it are decoded and dropped
+        if start > 0:
+            begin = origin + start  # to the keyframe before it; the frames up to it are decoded and dropped
             self.container.seek(int(begin * av.time_base), backward=True)
-        # A trimmed part is timed from its start, in each stream's own time base.
-        shift = {stream.index: round(begin / stream.time_base) if start > 0 else 0 for stream in streams}
+            # A trimmed part is timed from its start, in each stream's own time base.
+            shift = {stream.index: round(begin / stream.time_base) for stream in streams}
+        else:  # untrimmed, nothing is dropped (frames an edit list places before the first are written at 0)
+            begin, shift = -math.inf, {stream.index: 0 for stream in streams}
         index, ended, sound_ended = 0, False, len(streams) == 1
         last_time: float | None = None
         try:
@@ -235,14 +236,14 @@ class VideoReader:
         if index == 0:
             raise StylecastError(f"{self.path} contains no decodable video frames")
         if not ended:
-            self._check_complete(last_time)
+            self._check_complete(last_time, origin)
 
-    def _check_complete(self, last_time: float | None) -> None:
-        """Raise if the frames ended well before the video stream's stated duration (a truncated file)."""
+    def _check_complete(self, last_time: float | None, origin: float) -> None:
+        """Raise if the frames ended well before the video stream's stated duration (a truncated file); the
+        container's duration is not trusted for this, since it may count a longer audio stream."""
         if last_time is None or not self.video.duration:
             return
-        base = self.video.time_base
-        stated_end = float(((self.video.start_time or 0) + self.video.duration) * base)
+        stated_end = origin + self.seconds()
         decoded_end = last_time + 1 / float(self.info.fps)
         if decoded_end < stated_end - TRUNCATION_SLACK_SECONDS:
             raise StylecastError(f"{self.path} stops at {decoded_end:.1f} s of its {stated_end:.1f} s: the file is "
