@@ -153,6 +153,7 @@ class VideoReader:
         self.to_sdr = HdrToSdr(self.info.hdr, first.peak_nits) if self.info.hdr else None
         self.path = path
         self.span: tuple[float, float | None] = (0.0, None)  # seconds from the first frame (see trim)
+        self.max_rate: Fraction | None = None  # frames a second at most (see limit_rate)
 
     def _whole_frames(self, packet: av.Packet) -> list[av.VideoFrame]:
         """The packet's decoded frames, deinterlaced when the clip is interlaced."""
@@ -189,6 +190,15 @@ class VideoReader:
         if end is not None:
             self.info = replace(self.info, frames=max(1, round((end - start) * self.info.fps)))
 
+    def limit_rate(self, fps: float) -> None:
+        """Yield at most ``fps`` frames a second: of the frames in each 1/``fps`` slot (counted from the first),
+        only the first. Kept frames keep their own times and the sound is untouched, so picture and sound stay
+        together; frames are never invented, so a higher rate than the clip's changes nothing."""
+        self.max_rate = Fraction(fps).limit_denominator(1001)
+        if self.max_rate < self.info.fps:
+            frames = math.ceil(self.info.frames * self.max_rate / self.info.fps) if self.info.frames else 0
+            self.info = replace(self.info, fps=self.max_rate, frames=frames)
+
     def items(self, with_audio: bool = True) -> Iterator[Item]:
         """Video frames (decoded, BGR) and audio packets (raw), in file order, of the part :meth:`trim` chose."""
         streams = [self.video] + ([self.audio] if with_audio and self.audio else [])
@@ -203,6 +213,7 @@ class VideoReader:
         else:  # untrimmed, nothing is dropped (frames an edit list places before the first are written at 0)
             begin, shift = -math.inf, {stream.index: 0 for stream in streams}
         index, ended, sound_ended = 0, False, len(streams) == 1
+        first_kept, next_slot = None, -math.inf  # for limit_rate
         last_time: float | None = None
         try:
             for packet in self.container.demux(*streams):
@@ -224,6 +235,12 @@ class VideoReader:
                         if frame.time is not None and frame.time >= finish - 1e-6:
                             ended = True  # packets of both streams interleave loosely: read on until both end
                             break
+                        if self.max_rate is not None and frame.time is not None:
+                            if frame.time < next_slot - 1e-6:
+                                continue
+                            first_kept = frame.time if first_kept is None else first_kept
+                            slot = math.floor((frame.time - first_kept) * self.max_rate + 1e-6)
+                            next_slot = first_kept + float((slot + 1) / self.max_rate)
                         yield VideoFrame(index, self._picture(frame),
                                          None if frame.pts is None else frame.pts - shift[self.video.index])
                         index += 1

@@ -109,6 +109,8 @@ CASES = {
     "zero duration": (["video", "clip.mp4", "-o", "out.mp4", "--duration", "0"], "must be longer than 0"),
     "GIF too big to hold": (["video", "clip.mp4", "-o", "out.gif", "--style", "red", "--size", "2160"],
                             "GIF holds at most 64 frames here"),
+    # session 19
+    "frame rate zero": (["video", "clip.mp4", "-o", "out.mp4", "--fps", "0"], "'0' is not a frame rate"),
 }
 
 

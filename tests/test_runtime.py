@@ -306,6 +306,28 @@ def test_a_part_of_a_clip_keeps_picture_and_sound_together(cli_env, tmp_path: Pa
     assert late.stderr.strip().splitlines()[-1].endswith("clap.mp4 is 4.0 s long: nothing to paint from 5 s on")
 
 
+def test_a_lower_frame_rate_paints_fewer_frames_at_their_own_times(cli_env, tmp_path: Path) -> None:
+    """--fps 10 on a 30 fps clip paints every third frame: a third of the work with a slow quality style. The kept
+    frames keep their times (a flash 2.0 s in is still shown 2.0 s in, with its click), the sound is whole, the
+    file says 10 fps, and a rate above the clip's drops nothing."""
+    src = flash_and_click_video(tmp_path / "clap.mp4", at=2.0)
+    dst = tmp_path / "ten.mp4"
+    result = run_cli(cli_env, "video", src, "-o", dst, "--style", "red", "--fps", "10")
+    assert result.returncode == 0, result.stderr
+    assert "(40 frames," in result.stdout
+    times, flash, click = flash_and_click_times(dst)
+    assert len(times) == 40
+    np.testing.assert_allclose(times, np.arange(40) / 10, atol=0.002)
+    assert flash == pytest.approx(2.0, abs=0.002) and click == pytest.approx(2.0, abs=0.01)
+    with av.open(str(dst)) as c:
+        assert c.streams.video[0].average_rate == 10
+        heard = sum(frame.samples for frame in c.decode(audio=0)) / 48000
+    assert heard == pytest.approx(4.0, abs=0.05)
+    every = run_cli(cli_env, "video", src, "-o", tmp_path / "all.mp4", "--style", "red", "--fps", "60")
+    assert every.returncode == 0, every.stderr
+    assert len(frame_times_ms(tmp_path / "all.mp4")) == 120
+
+
 @pytest.mark.parametrize("suffix", [".mp4", ".webm"])
 def test_written_video_tells_players_its_colours(tmp_path: Path, suffix: str) -> None:
     """Output is encoded with the BT.709 matrix and tagged so: a player that follows the tags shows the painted
