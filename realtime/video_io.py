@@ -200,7 +200,8 @@ class VideoReader:
             self.info = replace(self.info, fps=self.max_rate, frames=frames)
 
     def items(self, with_audio: bool = True) -> Iterator[Item]:
-        """Video frames (decoded, BGR) and audio packets (raw), in file order, of the part :meth:`trim` chose."""
+        """Video frames (decoded, BGR) and audio packets (raw), in file order, of the part :meth:`trim` chose, at
+        most as many frames a second as :meth:`limit_rate` allows."""
         streams = [self.video] + ([self.audio] if with_audio and self.audio else [])
         start, end = self.span
         origin = float((self.video.start_time or 0) * self.video.time_base)
