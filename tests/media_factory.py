@@ -239,9 +239,12 @@ def icc_profile(primaries: list[tuple[float, float]], gamma: float, name: str) -
     return header + struct.pack(">I", len(tags)) + table + data
 
 
-def as_srgb(rgb: np.ndarray, primaries: list[tuple[float, float]], gamma: float) -> np.ndarray:
-    """8-bit RGB in the colour space of :func:`icc_profile` to 8-bit sRGB, computed directly."""
-    light = np.power(rgb.astype(np.float64) / 255, gamma)
+def as_srgb(rgb: np.ndarray, primaries: list[tuple[float, float]], gamma: float | None) -> np.ndarray:
+    """8-bit RGB in the colour space of :func:`icc_profile` (or, with ``gamma`` None, with sRGB's own curve, as
+    Display P3 has) to 8-bit sRGB, computed directly."""
+    value = rgb.astype(np.float64) / 255
+    light = np.where(value <= 0.04045, value / 12.92, ((value + 0.055) / 1.055) ** 2.4) if gamma is None \
+        else np.power(value, gamma)
     srgb = np.clip(light @ np.linalg.solve(rgb_to_xyz(SRGB_PRIMARIES), rgb_to_xyz(primaries)).T, 0, 1)
     encoded = np.where(srgb <= 0.0031308, 12.92 * srgb, 1.055 * np.power(srgb, 1 / 2.4) - 0.055)
     return np.rint(encoded * 255).astype(np.uint8)
