@@ -573,6 +573,23 @@ def test_each_shipped_painting_is_live_once() -> None:
     assert {s.name for s in whole.styles} <= set(paintings), live
 
 
+def test_help_names_the_style_a_user_gets_by_default(capsys: pytest.CaptureFixture) -> None:
+    """`stylecast video --help` says which style paints when --style is left out (the shipped default is a
+    quality model, a few frames a second on a CPU) and where the real-time ones are."""
+    import json
+
+    from realtime.cli import main
+
+    catalog_file = REPO / "models" / "catalog.json"
+    if not catalog_file.is_file():
+        pytest.skip("models/catalog.json is not in this checkout")
+    with pytest.raises(SystemExit):
+        main(["video", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {json.loads(catalog_file.read_text())['default']};" in shown
+    assert "NAME-fast ones paint in real time" in shown
+
+
 def test_runtime_needs_no_torch(cli_env, tmp_path: Path) -> None:
     """`pip install stylecast` without the train extra must still stylize: block torch and run a command."""
     import subprocess
