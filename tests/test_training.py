@@ -45,9 +45,10 @@ def tiny_recipe(data: dict[str, Path], **overrides) -> Recipe:
     return base.with_overrides(**overrides)
 
 
-def train(data: dict[str, Path], ckpt: Path, resume: bool = False, **overrides) -> "Trainer":
+def train(data: dict[str, Path], ckpt: Path, resume: bool = False, readback_every: int | None = None,
+          **overrides) -> "Trainer":
     trainer = Trainer(tiny_recipe(data, **overrides), ckpt, data["vgg"], device="cpu", resume=resume,
-                      progress=False)
+                      progress=False, readback_every=readback_every)
     trainer.result = trainer.run()
     return trainer
 
@@ -105,12 +106,15 @@ def test_stability_term_is_zero_for_a_painter_that_moves_with_the_image() -> Non
         assert low <= float(term.mean()) <= high, (net.__name__, float(term.mean()))
 
 
-def test_resume_continues_the_same_loss_curve(data: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("readback_every", [1, 4], ids=["read-each-step", "read-every-4"])
+def test_resume_continues_the_same_loss_curve(data: dict[str, Path], tmp_path: Path, readback_every: int) -> None:
+    """Also when losses are read back in batches, as on a GPU: every step's loss is recorded, at its own step, and
+    the run stopped at step 6 (between two reads) checkpoints all of them."""
     whole = train(data, tmp_path / "whole", steps=12).result.losses
-    train(data, tmp_path / "split", steps=6)
-    resumed = train(data, tmp_path / "split", resume=True, steps=12).result.losses
+    train(data, tmp_path / "split", steps=6, readback_every=readback_every)
+    resumed = train(data, tmp_path / "split", resume=True, steps=12, readback_every=readback_every).result.losses
     assert sorted(resumed) == list(range(1, 13))
-    for step in range(7, 13):
+    for step in range(1, 13):
         assert resumed[step] == pytest.approx(whole[step], rel=1e-4), step
 
 
@@ -292,8 +296,12 @@ def test_divergence_guard_ignores_hard_batches_and_catches_a_blow_up() -> None:
     assert flags[-1] is not None and flags[-1] > 10 and flags.index(next(f for f in flags if f)) <= 12
 
 
+@pytest.mark.parametrize("readback_every", [1, 4], ids=["read-each-step", "read-every-4"])
 def test_a_diverging_run_stops_and_names_the_last_good_checkpoint(data: dict[str, Path], tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 readback_every: int) -> None:
+    """Read back in batches (as on a GPU), the blow-up is still named at its own step, and the losses are read
+    before each checkpoint, so none is written after it."""
     from training import trainer as trainer_module
 
     class BlowsUpAt25:
@@ -308,7 +316,7 @@ def test_a_diverging_run_stops_and_names_the_last_good_checkpoint(data: dict[str
 
     monkeypatch.setattr(trainer_module, "DivergenceGuard", BlowsUpAt25)
     with pytest.raises(StylecastError) as failure:
-        train(data, tmp_path / "ckpt", steps=40)
+        train(data, tmp_path / "ckpt", steps=40, readback_every=readback_every)
     message = str(failure.value)
     assert "diverged at step 25" in message and "after step 20 may be damaged" in message
     assert f"stylecast export {tmp_path / 'ckpt' / 'step_0000020.pt'}" in message
