@@ -46,12 +46,12 @@ class Teacher:
         self.net = self.net.to(device).to(memory_format=torch.channels_last).requires_grad_(False)
         self.style_names = [s.name for s in info.styles]
         self.device = device
+        self.style_codes = torch.eye(len(self.style_names), device=device)  # made once: see the trainer's
 
     @torch.no_grad()
     def __call__(self, rgb: torch.Tensor, style_index: int = 0) -> torch.Tensor:
-        weights = torch.nn.functional.one_hot(torch.tensor(style_index), len(self.style_names)).float()
         with torch.autocast(self.device.type, enabled=False):
-            out = self.net(rgb.float(), weights.to(self.device) if len(self.style_names) > 1 else None)
+            out = self.net(rgb.float(), self.style_codes[style_index] if len(self.style_names) > 1 else None)
         return out.clamp(0, 1).mul(255).round().div(255)
 
 

@@ -256,6 +256,8 @@ class Trainer:
                    dynamic_ncols=True)
         started = time.perf_counter()
         pending: list[torch.Tensor] = []  # each unread step's losses, still on the device
+        # One-hot style codes made on the device once: a copy from host memory each step would wait for the GPU.
+        style_codes = torch.eye(len(r.styles), device=self.device)
         names: tuple[str, ...] = ()
 
         def record() -> None:
@@ -284,7 +286,7 @@ class Trainer:
                 if self._stop_agreed(stop, d):
                     raise KeyboardInterrupt
                 style_index = step % len(r.styles)
-                weights = torch.nn.functional.one_hot(torch.tensor(style_index), len(r.styles)).float().to(self.device)
+                weights = style_codes[style_index]
                 content = sampler.batch(step, r.batch_size)[d.rank * per_rank:(d.rank + 1) * per_rank]
                 content = content.to(self.device).contiguous(memory_format=torch.channels_last)
                 with torch.autocast(self.device.type, dtype=amp or torch.float32, enabled=amp is not None):
