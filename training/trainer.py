@@ -255,7 +255,7 @@ class Trainer:
         bar = tqdm(total=r.steps, initial=step, disable=not (d.main and self.progress), unit="step",
                    dynamic_ncols=True)
         started = time.perf_counter()
-        pending: list[torch.Tensor] = []  # each unread step's losses, still on the device
+        pending: list[tuple[int, torch.Tensor]] = []  # each unread step and its losses, still on the device
         # One-hot style codes made on the device once: a copy from host memory each step would wait for the GPU.
         style_codes = torch.eye(len(r.styles), device=self.device)
         names: tuple[str, ...] = ()
@@ -265,10 +265,10 @@ class Trainer:
             log them."""
             if not pending:
                 return
-            rows = self._reduce(torch.stack(pending), d).tolist()
-            first = step - len(pending) + 1
+            rows = self._reduce(torch.stack([losses for _, losses in pending]), d).tolist()
+            steps = [at for at, _ in pending]
             pending.clear()
-            for at, row in enumerate(rows, start=first):
+            for at, row in zip(steps, rows, strict=True):
                 if not math.isfinite(row[0]):
                     raise StylecastError(f"loss became {row[0]} at step {at}; lower --lr or the weights")
                 jump = guard.diverged(row[0])
@@ -307,7 +307,7 @@ class Trainer:
                 scaler.update()
                 step += 1
                 names = tuple(named)
-                pending.append(torch.stack([loss.detach(), *(t.mean().detach() for t in named.values())]))
+                pending.append((step, torch.stack([loss.detach(), *(t.mean().detach() for t in named.values())])))
                 preview = step % r.preview_every == 0 or step == r.steps
                 save = step % r.checkpoint_every == 0 or step == r.steps
                 if preview or save or len(pending) >= self.readback_every:
