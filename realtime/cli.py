@@ -96,13 +96,14 @@ def frame_rate(text: str) -> float:
     return fps
 
 
-def style_help(what: str = "style name or .onnx path") -> str:
-    """--style's help, naming the default style a user would get, so a slow quality default is no surprise."""
+def style_default_note() -> str:
+    """The end of --style's help, naming the default style a user would get, so a slow quality default is no
+    surprise. Made once per parser: it reads the catalog."""
     try:
         default = catalog.default_style()
     except StylecastError:
         default = "none installed"
-    return f"{what} (default: {default}; `stylecast models` lists them, NAME-fast ones paint in real time)"
+    return f"(default: {default}; `stylecast models` lists them, NAME-fast ones paint in real time)"
 
 
 def resolve_size(spec: tuple[int | None, int] | None, width: int, height: int) -> tuple[int, int] | None:
@@ -166,6 +167,7 @@ def _gpu_options(args: argparse.Namespace):  # noqa: ANN202 - GpuOptions; provid
 
 
 def build_parser() -> argparse.ArgumentParser:
+    default_note = style_default_note()
     parser = argparse.ArgumentParser(
         prog="stylecast", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
         description="Paint webcams, videos and pictures in the style of famous paintings, in real time "
@@ -182,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", type=Path, nargs="+", help="pictures, or folders of them")
     p.add_argument("-o", "--output", required=True,
                    help="output picture (.png, .jpg, ...), or a folder for several (made if missing)")
-    p.add_argument("--style", help=style_help("style name or path to a .onnx model"))
+    p.add_argument("--style", help=f"style name or path to a .onnx model {default_note}")
     p.add_argument("--size", type=parse_size, help="resize first: WIDTHxHEIGHT or HEIGHT")
     _add_runtime_options(p)
     g = p.add_argument_group("per-image optimisation (--optimize)")
@@ -202,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="output video (.mp4, .mov, .mkv, .webm; or .gif: silent, looping, 256 colours)")
-    p.add_argument("--style", help=style_help("style name or path to a .onnx model"))
+    p.add_argument("--style", help=f"style name or path to a .onnx model {default_note}")
     p.add_argument("--size", type=parse_size, help="output size: WIDTHxHEIGHT or HEIGHT (default: the input's)")
     p.add_argument("--no-audio", action="store_true", help="drop the soundtrack")
     p.add_argument("--start", type=parse_time, default=0.0,
@@ -257,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Stylize a clip through the real decode -> inference -> encode pipeline and "
                                    "print each stage's time per frame and the end-to-end frame rate.")
     p.add_argument("--input", type=Path, help="clip to use (default: the bundled sample)")
-    p.add_argument("--style", help=style_help())
+    p.add_argument("--style", help=f"style name or .onnx path {default_note}")
     p.add_argument("--size", type=parse_size, action="append", help="frame size; repeat for several")
     p.add_argument("--frames", type=positive_int, default=48, help="frames per size (default 48)")
     p.add_argument("--compare", nargs="?", const="", metavar="STYLES",
@@ -273,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Make the bundled sample clip (a generated landscape with music) and stylize "
                                    "it with the default style.")
     p.add_argument("-o", "--output", type=Path, default=Path("stylecast-demo.mp4"))
-    p.add_argument("--style", help=style_help())
+    p.add_argument("--style", help=f"style name or .onnx path {default_note}")
     _add_runtime_options(p)
     p.set_defaults(handler=cmd_demo)
 
@@ -515,6 +517,7 @@ def _bench_compare(args: argparse.Namespace, clip: Path, width: int, height: int
 
 
 def _eval_video_parser() -> argparse.ArgumentParser:
+    default_note = style_default_note()
     p = argparse.ArgumentParser(
         prog="stylecast eval",
         description="Measure a style's flicker on a video clip (no training extra needed): the warping error (each "
@@ -522,7 +525,7 @@ def _eval_video_parser() -> argparse.ArgumentParser:
                     "frame-to-frame change relative to the input's, and the input's own warping error as a floor. "
                     "With --stabilize, raw and stabilised side by side from one run, with their speeds.")
     p.add_argument("--video", type=Path, required=True, metavar="CLIP", help="the clip to stylize and measure")
-    p.add_argument("--style", help=style_help())
+    p.add_argument("--style", help=f"style name or .onnx path {default_note}")
     p.add_argument("--size", type=parse_size, help="frame size: WIDTHxHEIGHT or HEIGHT (default: the clip's)")
     p.add_argument("--frames", type=positive_int, help="use the first N frames (default: all)")
     p.add_argument("--stabilize", action="store_true", help="also measure the flow-guided stabiliser")
