@@ -88,8 +88,9 @@ def nclx_to_srgb(bgr: np.ndarray, nclx: dict | None) -> np.ndarray:
                                                                                      atol=1e-3):
         return bgr
     to_srgb_matrix = np.linalg.solve(rgb_to_xyz(SRGB_PRIMARIES, D65_WHITE), rgb_to_xyz(primaries, D65_WHITE))
-    linear = decode(np.arange(256) / 255).astype(np.float32)[bgr[..., ::-1]]  # an 8-bit picture: a table
-    srgb = np.clip(linear @ to_srgb_matrix.T.astype(np.float32), 0, 1)
+    linear = decode(np.arange(256) / 255).astype(np.float32)[bgr]  # an 8-bit picture: a table
+    # The RGB matrix with rows and columns reversed is the same conversion on BGR pixels.
+    srgb = np.clip(cv2.transform(linear, to_srgb_matrix[::-1, ::-1].astype(np.float32)), 0, 1)
     steps = np.arange(65536) / 65535  # sRGB encoding, also as a table, at 16-bit steps of linear light
     encode = np.rint(255 * np.where(steps <= 0.0031308, 12.92 * steps, 1.055 * steps ** (1 / 2.4) - 0.055))
-    return np.ascontiguousarray(encode.astype(np.uint8)[np.rint(srgb * 65535).astype(np.int32)][..., ::-1])
+    return encode.astype(np.uint8)[np.rint(srgb * 65535).astype(np.int32)]
