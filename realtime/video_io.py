@@ -111,6 +111,24 @@ def declared_peak(frame: av.VideoFrame) -> float | None:
     return None
 
 
+class RateLimit:
+    """At most ``fps`` frames a second, by their own times: of the frames in each 1/``fps`` slot (counted from the
+    first kept), the first."""
+
+    def __init__(self, fps: Fraction) -> None:
+        self.fps = fps
+        self.first: float | None = None
+        self.next_slot = -math.inf
+
+    def keep(self, time: float) -> bool:
+        if time < self.next_slot - 1e-6:
+            return False
+        self.first = time if self.first is None else self.first
+        slot = math.floor((time - self.first) * self.fps + 1e-6)
+        self.next_slot = self.first + float((slot + 1) / self.fps)
+        return True
+
+
 class VideoReader:
     """Decodes a file's first video stream to BGR frames as players show them (upright, square pixels, whole
     frames from interlaced fields, HDR tone-mapped to standard range), passing its first audio stream's packets
@@ -191,9 +209,9 @@ class VideoReader:
             self.info = replace(self.info, frames=max(1, round((end - start) * self.info.fps)))
 
     def limit_rate(self, fps: float) -> None:
-        """Yield at most ``fps`` frames a second: of the frames in each 1/``fps`` slot (counted from the first),
-        only the first. Kept frames keep their own times and the sound is untouched, so picture and sound stay
-        together; frames are never invented, so a higher rate than the clip's changes nothing."""
+        """Yield at most ``fps`` frames a second (see :class:`RateLimit`). Kept frames keep their own times and the
+        sound is untouched, so picture and sound stay together; frames are never invented, so a higher rate than
+        the clip's changes nothing."""
         self.max_rate = Fraction(fps).limit_denominator(1001)
         if self.max_rate < self.info.fps:
             frames = math.ceil(self.info.frames * self.max_rate / self.info.fps) if self.info.frames else 0
@@ -214,7 +232,7 @@ class VideoReader:
         else:  # untrimmed, nothing is dropped (frames an edit list places before the first are written at 0)
             begin, shift = -math.inf, {stream.index: 0 for stream in streams}
         index, ended, sound_ended = 0, False, len(streams) == 1
-        first_kept, next_slot = None, -math.inf  # for limit_rate
+        rate = RateLimit(self.max_rate) if self.max_rate is not None else None
         last_time: float | None = None
         try:
             for packet in self.container.demux(*streams):
@@ -236,12 +254,8 @@ class VideoReader:
                         if frame.time is not None and frame.time >= finish - 1e-6:
                             ended = True  # packets of both streams interleave loosely: read on until both end
                             break
-                        if self.max_rate is not None and frame.time is not None:
-                            if frame.time < next_slot - 1e-6:
-                                continue
-                            first_kept = frame.time if first_kept is None else first_kept
-                            slot = math.floor((frame.time - first_kept) * self.max_rate + 1e-6)
-                            next_slot = first_kept + float((slot + 1) / self.max_rate)
+                        if rate is not None and frame.time is not None and not rate.keep(frame.time):
+                            continue
                         yield VideoFrame(index, self._picture(frame),
                                          None if frame.pts is None else frame.pts - shift[self.video.index])
                         index += 1
