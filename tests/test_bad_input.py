@@ -111,6 +111,9 @@ CASES = {
                             "GIF holds at most 64 frames here"),
     # session 19
     "frame rate zero": (["video", "clip.mp4", "-o", "out.mp4", "--fps", "0"], "'0' is not a frame rate"),
+    # session 20
+    "dilations that do not fit": (["train", "--dilations", "1,2", "--out", "out.onnx"],
+                                  "dilations 1,2 do not fit a network of 5 residual blocks"),
 }
 
 

@@ -19,13 +19,14 @@ from realtime.errors import StylecastError  # noqa: E402
 from tests.training_fixtures import REPO, vgg_weights, write_painting, write_photos  # noqa: E402
 from training import checkpoint  # noqa: E402
 from training.losses import LossWeights, PerceptualLoss  # noqa: E402
-from training.network import Architecture  # noqa: E402
+from training.network import KINDS, Architecture, ConditionalInstanceNorm, build_network  # noqa: E402
 from training.recipe import Recipe, StyleSpec  # noqa: E402
 from training.trainer import Trainer  # noqa: E402
 
 TINY = Architecture(channels=(8, 16, 32), res_blocks=1)
 TINY_FAST = Architecture(channels=(8, 16, 32), res_blocks=1, kind="fastcpu")
 BOTH_NETWORKS = pytest.mark.parametrize("arch", [TINY, TINY_FAST], ids=lambda a: a.kind)
+TINY_DILATED = Architecture(channels=(8, 16, 32), res_blocks=2, dilations=(1, 4))
 
 
 @pytest.fixture(scope="module")
@@ -347,7 +348,32 @@ def test_checkpoint_with_code_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "pwned").exists()
 
 
-@BOTH_NETWORKS
+@pytest.mark.parametrize("arch", [Architecture(channels=(4, 4, 4), kind=kind, dilations=dilations)
+                                  for kind in KINDS for dilations in ((), (1, 2, 4, 2, 1))],
+                         ids=lambda a: f"{a.kind}-{'-'.join(map(str, a.block_dilations))}")
+def test_receptive_field_is_the_widest_span_an_output_pixel_sees(arch: Architecture,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stated field (in --help and the docs) is measured: the input pixels one output pixel's gradient reaches,
+    widest over output positions. Instance norm is made the identity (its global statistics would reach every
+    pixel) and weights and input positive (no ReLU cuts a path, no two paths cancel)."""
+    monkeypatch.setattr(ConditionalInstanceNorm, "forward", lambda self, x, style_weights: x)
+    torch.manual_seed(0)
+    net = build_network(arch).eval()
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.abs_()
+    spans = []
+    for offset in range(arch.size_multiple):  # every alignment with the body's pixel pitch
+        x = torch.rand(1, 3, 512, 512, requires_grad=True)
+        net(x)[0, :, 256 + offset, 256 + offset].sum().backward()
+        rows = torch.nonzero(x.grad.abs().sum((0, 1, 3))).flatten()
+        spans.append(int(rows.max() - rows.min() + 1))
+    assert max(spans) == arch.receptive_field
+    assert arch.receptive_field == {("johnson2016", 5): 111, ("johnson2016", 10): 191,
+                                    ("fastcpu", 5): 199, ("fastcpu", 10): 359}[arch.kind, sum(arch.block_dilations)]
+
+
+@pytest.mark.parametrize("arch", [TINY, TINY_FAST, TINY_DILATED], ids=["johnson2016", "fastcpu", "dilated"])
 def test_export_matches_torch_at_odd_sizes(data: dict[str, Path], tmp_path: Path, arch: Architecture) -> None:
     import onnxruntime as ort
 
@@ -368,6 +394,33 @@ def test_export_matches_torch_at_odd_sizes(data: dict[str, Path], tmp_path: Path
     meta = session.get_modelmeta().custom_metadata_map
     assert '"title": "Stripes"' in meta["stylecast.styles"]
     assert meta["stylecast.train_size"] == "48"
+
+
+def test_a_dilated_network_ships_and_comes_back_as_a_teacher(data: dict[str, Path], tmp_path: Path) -> None:
+    """Dilations travel in the model's metadata: the shipped (fp16) file is rebuilt as the same torch network for
+    distillation or --from-model (load_stylenet refuses a rebuild that does not paint like ONNX Runtime), and
+    frames smaller than the dilated body's reflection pads are padded up, not refused."""
+    from realtime.engine import StyleModel
+    from training.export import export_model
+    from training.onnx_import import load_stylenet
+
+    trainer = train(data, tmp_path / "ckpt", steps=10, arch=TINY_DILATED)
+    out = tmp_path / "dilated.onnx"
+    export_model(trainer.model, trainer.recipe, out)
+    net, info = load_stylenet(out)
+    assert net.arch == TINY_DILATED and info.architecture["dilations"] == [1, 4]
+    assert TINY_DILATED.min_size == 20
+    tiny = StyleModel(out, device="cpu").run(np.full((5, 7, 3), 128, np.uint8))
+    assert tiny.shape == (5, 7, 3)
+
+
+def test_undilated_networks_keep_the_architecture_they_were_shipped_with() -> None:
+    """Existing models' metadata and recipe files have no dilations field; writing it only when set keeps them
+    byte-for-byte what they were, and reading them gives the undilated network."""
+    assert "dilations" not in TINY.to_dict()
+    assert Architecture.from_dict(TINY.to_dict()) == TINY
+    assert Architecture.from_dict(TINY_DILATED.to_dict()) == TINY_DILATED
+    assert Architecture.from_dict(TINY.to_dict()).block_dilations == (1,)
 
 
 def test_fp16_weight_storage_halves_the_file_and_keeps_parity(data: dict[str, Path], tmp_path: Path) -> None:
@@ -823,6 +876,22 @@ def test_every_shipped_model_is_reproduced_by_a_recipe_file(model: Path) -> None
     stored = essentials(Recipe.from_dict(dict(read_info(model).recipe)))
     files = sorted((REPO / "models" / "recipes").glob("*.json"))
     assert any(essentials(load_recipe(f)) == stored for f in files), f"no recipe file matches {model.name}'s"
+
+
+def test_receptive_field_experiment_changes_one_thing_per_arm() -> None:
+    """The A/B for the next GPU lease (models/recipes/experiments) is fair: each arm is the baseline recipe with
+    only the setting its name tests changed, and the dilated arm really sees farther than the baseline."""
+    from training.recipe import load_recipe
+
+    folder = REPO / "models" / "recipes" / "experiments"
+    baseline = load_recipe(folder / "rf-baseline.json").to_dict()
+    changed = {}
+    for name in ("rf-dilated", "rf-crop384"):
+        arm = load_recipe(folder / f"{name}.json").to_dict()
+        changed[name] = {k for k in baseline if arm[k] != baseline[k]}
+    assert changed == {"rf-dilated": {"arch"}, "rf-crop384": {"size"}}
+    dilated = load_recipe(folder / "rf-dilated.json").arch
+    assert dilated.receptive_field > 1.5 * load_recipe(folder / "rf-baseline.json").arch.receptive_field
 
 
 def test_image_optimize_command_writes_a_picture(data: dict[str, Path], tmp_path: Path) -> None:

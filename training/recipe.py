@@ -105,7 +105,10 @@ class Recipe:
                 losses["style_layers"] = tuple(losses["style_layers"])
             d["losses"] = LossWeights(**losses)
         if "arch" in d:
-            d["arch"] = Architecture.from_dict(d["arch"])
+            try:
+                d["arch"] = Architecture.from_dict(d["arch"])
+            except (KeyError, ValueError, TypeError) as exc:
+                raise StylecastError(f"bad recipe: its network: {exc}") from None
         if "lr_schedule" in d:
             d["lr_schedule"] = lr_schedule(d["lr_schedule"])
         try:
@@ -129,7 +132,10 @@ class Recipe:
         if losses:
             recipe = replace(recipe, losses=replace(recipe.losses, **losses))
         if arch:
-            recipe = replace(recipe, arch=replace(recipe.arch, **arch))
+            try:
+                recipe = replace(recipe, arch=replace(recipe.arch, **arch))
+            except ValueError as exc:
+                raise StylecastError(str(exc)) from None
         return recipe
 
 
