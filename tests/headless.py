@@ -1,7 +1,8 @@
-"""The live window without a screen: a private Xvfb display, and a running `stylecast webcam` to follow.
+"""The live window without a screen: a private Xvfb display, a running `stylecast webcam` to follow, keys sent to
+its window and pictures taken of it.
 
-Shared by the live-window tests, the fault tests and scripts/soak.py, which all need a real OpenCV window (no
-window manager: see docs/DESIGN.md) on a display that nothing else uses.
+Shared by the live-window tests, the fault tests, scripts/soak.py and scripts/live_grid.py, which all need a real
+OpenCV window (no window manager: see docs/DESIGN.md) on a display that nothing else uses.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Iterator
+
+import cv2
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = ("Xvfb", "xdotool", "import")
@@ -47,6 +50,25 @@ def virtual_display(size: str = "1280x800x24") -> Iterator[str | None]:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def xdo(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=30, check=True).stdout
+
+
+def capture(env: dict[str, str], window: str, path: Path, whole_screen: bool = False, tries: int = 2) -> bool:
+    """A PNG of ``window`` (or of the whole virtual screen); False if it stayed black. Qt's xcb backend on an X
+    server without a window manager sometimes misses the first Expose and leaves a mapped window unpainted (seen
+    in ~1 of 5 runs here); re-mapping the window sends a fresh Expose, as a window manager would."""
+    for _ in range(tries):
+        subprocess.run(["import", "-window", "root" if whole_screen else window, str(path)], env=env, check=True,
+                       timeout=30)
+        if cv2.imread(str(path)).max() > 0:
+            return True
+        xdo(env, "windowunmap", "--sync", window)
+        xdo(env, "windowmap", "--sync", window)
+        time.sleep(0.5)
+    return False
 
 
 def interruptible() -> None:

@@ -146,6 +146,7 @@ SCRIPT_CASES = {
                                               "unsupported image type"),
     "preview_grid: output folder missing": (["preview_grid.py", "-o", "no/such/grid.jpg"], "does not exist"),
     "bench_temporal: strip folder missing": (["bench_temporal.py", "--strip", "no/such/strip.png"], "does not exist"),
+    "live_grid: output folder missing": (["live_grid.py", "-o", "no/such/grid.jpg"], "does not exist"),
 }
 
 

@@ -12,13 +12,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import ARTIFACTS, REPO
-from tests.headless import MISSING_TOOLS, WHY_MISSING, Live, display_env
+from tests.headless import MISSING_TOOLS, WHY_MISSING, Live, capture, display_env, xdo
 
 pytestmark = pytest.mark.skipif(bool(MISSING_TOOLS), reason=WHY_MISSING)
-
-
-def xdo(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=30, check=True).stdout
 
 
 def press(env: dict[str, str], window: str, key: str) -> None:
@@ -28,18 +24,10 @@ def press(env: dict[str, str], window: str, key: str) -> None:
 
 
 def screenshot(env: dict[str, str], window: str, name: str = "live_window.png") -> Path:
-    """The whole virtual screen as a PNG artefact. Qt's xcb backend on an X server without a window manager
-    sometimes misses the first Expose and leaves a mapped window unpainted (seen in ~1 of 5 runs here); re-mapping
-    the window sends a fresh Expose, as a window manager would."""
+    """The whole virtual screen as a PNG artefact."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / name
-    for _ in range(2):
-        subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True, timeout=30)
-        if cv2.imread(str(shot)).max() > 0:
-            break
-        xdo(env, "windowunmap", "--sync", window)
-        xdo(env, "windowmap", "--sync", window)
-        time.sleep(0.5)
+    capture(env, window, shot, whole_screen=True)
     return shot
 
 
