@@ -14,7 +14,7 @@ from pathlib import Path
 from realtime.cli import positive_int
 from realtime.errors import StylecastError
 
-from .network import KINDS
+from .network import KINDS, Architecture
 from .recipe import StyleSpec, load_recipe, lr_schedule
 
 TRAIN_EXAMPLES = """\
@@ -105,9 +105,11 @@ def train_parser() -> argparse.ArgumentParser:
     g.add_argument("--content-layer", choices=("relu1_2", "relu2_2", "relu3_3", "relu4_3"))
     g.add_argument("--channels", type=_size_pair, help="network widths, e.g. 32,64,128 (Johnson) or 16,32,64")
     g.add_argument("--res-blocks", type=positive_int)
+    wide = Architecture(dilations=(1, 2, 4, 2, 1))
     g.add_argument("--dilations", type=_dilations,
                    help="one dilation per residual block, e.g. 1,2,4,2,1: the body sees farther at the same cost "
-                        "(a plain Johnson network sees 111 px; this one 191), for larger strokes")
+                        f"(a plain Johnson network sees {Architecture().receptive_field} px; this one "
+                        f"{wide.receptive_field}), for larger strokes")
     g.add_argument("--network", choices=KINDS,
                    help="johnson2016 (quality) or fastcpu (real time on a CPU: 1/8-resolution separable body)")
     g.add_argument("--teacher", type=Path,
