@@ -142,12 +142,17 @@ def at_final_rate(run: Run, deadline: float, lr: float, out_dir: Path, threads: 
     from training.checkpoint import newest_step  # imported here: it brings torch
 
     step, speed = newest_step(run.checkpoints), bar_speed(run.log)
-    if run.finished or step is None or speed is None:
+    if run.finished:
+        return run
+    if step is None or speed is None:
+        print(f"{run.name}: not resumed at lr {lr:g}: no checkpoint or progress line by the switch", flush=True)
         return run
     rate, in_loop = speed
     overhead = max(0.0, (run.ended or time.monotonic()) - run.began - in_loop)
     more = int(0.9 * rate * (deadline - time.monotonic() - 2 * overhead))
     if more < 1:
+        print(f"{run.name}: not resumed at lr {lr:g}: a start and stop ({overhead:.0f} s) twice over leave no time "
+              f"before the deadline", flush=True)
         return run
     resumed = start(run.source, out_dir, threads, extra, more_steps,
                     then=("--steps", str(step + more), "--lr-schedule", f"{step}:{lr:g}"))
