@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from realtime.errors import StylecastError, run_script  # noqa: E402
 from realtime.outputs import check_output_path, write_image  # noqa: E402
 from realtime.sample import sample_clip  # noqa: E402
-from tests.headless import MISSING_TOOLS, WHY_MISSING, Live, capture, display_env, virtual_display, xdo  # noqa: E402,E501
+from tests.headless import (MISSING_TOOLS, WHY_MISSING, Live, capture, display_env, find_window,  # noqa: E402
+                            press, virtual_display)
 
 
 def main() -> int:
@@ -52,14 +53,13 @@ def main() -> int:
 def grid_shot(env: dict[str, str], live: Live, shot: Path, settle: float) -> str:
     """Switch the running window to its grid, shoot it after ``settle`` seconds, quit; the run's summary line."""
     live.wait_for("style: ", timeout=120)
-    window = xdo(env, "search", "--sync", "--name", "stylecast").split()[0]
-    xdo(env, "windowfocus", "--sync", window)  # no window manager: focus, not activate
-    xdo(env, "key", "g")
+    window = find_window(env)
+    press(env, window, "g")
     live.wait_for("grid: on")
     time.sleep(settle)
     if not capture(env, window, shot, tries=3):
         raise StylecastError("the live window stayed black on the virtual display")
-    xdo(env, "key", "q")
+    press(env, window, "q")
     live.proc.wait(timeout=60)
     return live.wait_for("shown ")
 

@@ -56,6 +56,17 @@ def xdo(env: dict[str, str], *args: str) -> str:
     return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=30, check=True).stdout
 
 
+def find_window(env: dict[str, str]) -> str:
+    """The id of the live window (waits for it to be mapped)."""
+    return xdo(env, "search", "--sync", "--name", "stylecast").split()[0]
+
+
+def press(env: dict[str, str], window: str, key: str) -> None:
+    # No window manager on Xvfb: windowactivate fails, windowfocus works and the key reaches cv2.waitKey.
+    xdo(env, "windowfocus", "--sync", window)
+    xdo(env, "key", key)
+
+
 def capture(env: dict[str, str], window: str, path: Path, whole_screen: bool = False, tries: int = 2) -> bool:
     """A PNG of ``window`` (or of the whole virtual screen); False if it stayed black. Qt's xcb backend on an X
     server without a window manager sometimes misses the first Expose and leaves a mapped window unpainted (seen

@@ -12,15 +12,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import ARTIFACTS, REPO
-from tests.headless import MISSING_TOOLS, WHY_MISSING, Live, capture, display_env, xdo
+from tests.headless import MISSING_TOOLS, WHY_MISSING, Live, capture, display_env, find_window, press
 
 pytestmark = pytest.mark.skipif(bool(MISSING_TOOLS), reason=WHY_MISSING)
-
-
-def press(env: dict[str, str], window: str, key: str) -> None:
-    # No window manager on Xvfb: windowactivate fails, windowfocus works and the key reaches cv2.waitKey.
-    xdo(env, "windowfocus", "--sync", window)
-    xdo(env, "key", key)
 
 
 def screenshot(env: dict[str, str], window: str, name: str = "live_window.png") -> Path:
@@ -39,7 +33,7 @@ def test_live_window_switches_styles_snapshots_and_quits(cli_env, sample_clip: P
     with Live(env, ["--source", str(sample_clip), "--loop", "--styles", "red,blue",
                     "--snapshot-dir", str(tmp_path)]) as live:
         live.wait_for("style: red")
-        window = xdo(env, "search", "--sync", "--name", "stylecast").split()[0]
+        window = find_window(env)
         time.sleep(1.0)
         press(env, window, "s")
         red_shot = Path(live.wait_for("snapshot: ").split(": ", 1)[1])
@@ -152,7 +146,7 @@ def test_live_controls_change_the_picture_and_record(cli_env, still_clip: Path, 
     with Live(env, ["--source", str(still_clip), "--loop", "--styles", "red,blue,duo", "--strength", "50",
                     "--snapshot-dir", str(tmp_path), "--record-dir", str(tmp_path)]) as live:
         live.wait_for("style: red")
-        window = xdo(env, "search", "--sync", "--name", "stylecast").split()[0]
+        window = find_window(env)
         time.sleep(0.5)
 
         def key(name: str, event: str) -> str:
