@@ -887,14 +887,12 @@ def test_receptive_field_experiment_changes_one_thing_per_arm() -> None:
     from training.recipe import load_recipe
 
     folder = REPO / "models" / "recipes" / "experiments"
-    baseline = load_recipe(folder / "rf-baseline.json").to_dict()
-    changed = {}
-    for name in ("rf-dilated", "rf-crop384"):
-        arm = load_recipe(folder / f"{name}.json").to_dict()
-        changed[name] = {k for k in baseline if arm[k] != baseline[k]}
+    arms = {name: load_recipe(folder / f"{name}.json") for name in ("rf-baseline", "rf-dilated", "rf-crop384")}
+    baseline = arms["rf-baseline"].to_dict()
+    changed = {name: {k for k, v in arm.to_dict().items() if v != baseline[k]}
+               for name, arm in arms.items() if name != "rf-baseline"}
     assert changed == {"rf-dilated": {"arch"}, "rf-crop384": {"size"}}
-    dilated = load_recipe(folder / "rf-dilated.json").arch
-    assert dilated.receptive_field > 1.5 * load_recipe(folder / "rf-baseline.json").arch.receptive_field
+    assert arms["rf-dilated"].arch.receptive_field > 1.5 * arms["rf-baseline"].arch.receptive_field
 
 
 def test_image_optimize_command_writes_a_picture(data: dict[str, Path], tmp_path: Path) -> None:
