@@ -2,7 +2,8 @@
 # Set up everything the test suite needs on a fresh Debian/Ubuntu machine, then run it.
 #   - system tools for the live-window tests: Xvfb, xdotool, imagemagick (installed with apt-get when root);
 #   - a virtual environment in .venv with stylecast and its train + dev extras (torch, torchvision, pytest).
-# Extra arguments go to pytest, e.g.  bash scripts/test.sh -m "not slow" -x
+# Extra arguments go to pytest, e.g.  bash scripts/test.sh -m "not slow" -x   (one worker per core by default;
+# -n 0 runs them in this one process, e.g. for --pdb)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -45,12 +45,18 @@ def _load_state_dict(path: Path | None) -> dict[str, torch.Tensor]:
 
 def vgg16_features(weights: Path | None = None) -> nn.Sequential:
     """All of VGG16's feature layers with these weights (a file, $STYLECAST_VGG_WEIGHTS, else torchvision's),
-    refusing with one line a file that is not VGG16 features."""
-    features = vgg16(weights=None).features
+    refusing with one line a file that is not VGG16 features.
+
+    Built on the meta device and given the loaded tensors: initialising VGG16 at random first (its classifier
+    alone holds 120 M weights) cost more than a second for every trainer, evaluation and optimisation started."""
+    with torch.device("meta"):
+        features = vgg16(weights=None).features
     try:
-        features.load_state_dict(_load_state_dict(weights), strict=True)
+        features.load_state_dict(_load_state_dict(weights), strict=True, assign=True)
     except RuntimeError as exc:
-        raise StylecastError(f"VGG weights do not fit VGG16 features: {str(exc).splitlines()[0]}") from None
+        # torch's first line only names the module; the second says which tensor is missing or the wrong shape.
+        detail = [line.strip() for line in str(exc).splitlines() if line.strip()][-1]
+        raise StylecastError(f"VGG weights do not fit VGG16 features: {detail}") from None
     return features
 
 
