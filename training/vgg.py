@@ -47,12 +47,12 @@ def vgg16_features(weights: Path | None = None) -> nn.Sequential:
     """All of VGG16's feature layers with these weights (a file, $STYLECAST_VGG_WEIGHTS, else torchvision's),
     refusing with one line a file that is not VGG16 features.
 
-    Built on the meta device and given the loaded tensors: initialising VGG16 at random first (its classifier
-    alone holds 120 M weights) cost more than a second for every trainer, evaluation and optimisation started."""
-    with torch.device("meta"):
-        features = vgg16(weights=None).features
+    Built at random first (~1.6 s of initialisation), on purpose: that draws from torch's global generator after the
+    trainer seeds it, so every recipe's network starts from the weights it started from when it was trained. Built
+    on the meta device instead, the networks started elsewhere (session 21: two seeded tests' margins failed)."""
+    features = vgg16(weights=None).features
     try:
-        features.load_state_dict(_load_state_dict(weights), strict=True, assign=True)
+        features.load_state_dict(_load_state_dict(weights), strict=True)
     except RuntimeError as exc:
         # torch's first line only names the module; the second says which tensor is missing or the wrong shape.
         detail = [line.strip() for line in str(exc).splitlines() if line.strip()][-1]
