@@ -20,7 +20,8 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 
 def pytest_configure(config: pytest.Config) -> None:
     """With pytest-xdist's workers (the default, `-n auto`), each worker's torch and every command it starts gets
-    its share of the cores: two workers with two threads each on two cores ran the trainer tests ~10x slower."""
+    its share of the cores: two processes of two torch threads each on two cores (the suite beside a training run)
+    made the trainer tests up to ~11x slower."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1:
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
