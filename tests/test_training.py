@@ -67,7 +67,7 @@ def teacher(data: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="module")
-def shipped(data: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, "Trainer"]:
+def shipped(data: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Trainer]:
     """A model file as a shipped one is, without its checkpoint (fp32 weights so the next step can be compared
     exactly): 20 steps of the tiny recipe. Tests that continue it copy nothing; they only read it."""
     from training.export import export_model

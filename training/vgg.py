@@ -54,8 +54,9 @@ def vgg16_features(weights: Path | None = None) -> nn.Sequential:
     try:
         features.load_state_dict(_load_state_dict(weights), strict=True)
     except RuntimeError as exc:
-        # torch's first line only names the module; the second says which tensor is missing or the wrong shape.
-        detail = [line.strip() for line in str(exc).splitlines() if line.strip()][-1]
+        # torch's first line only names the module; the next names the first tensor missing or of the wrong shape.
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0]
         raise StylecastError(f"VGG weights do not fit VGG16 features: {detail}") from None
     return features
 
