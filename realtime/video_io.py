@@ -21,7 +21,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 
 from .errors import StylecastError
-from .filters import deinterlacer, gif_palette
+from .filters import FilterPipe, deinterlacer, gif_palette
 from .hdr import HdrToSdr
 
 VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9", ".gif": "gif"}
@@ -68,10 +68,9 @@ TRUNCATION_SLACK_SECONDS = 0.5
 
 @dataclass(frozen=True)
 class FirstFrame:
-    """What only a decoded frame tells: how the picture must be turned, whether it is interlaced, and how bright
-    an HDR10 clip says it gets."""
+    """What only a decoded frame tells: how the picture must be turned, and how bright an HDR10 clip says it
+    gets."""
     quarter_turns: int = 0  # counter-clockwise, to stand as it is meant to be seen
-    interlaced: bool = False
     peak_nits: float | None = None  # MaxCLL, else the mastering display's peak; None when undeclared
 
 
@@ -79,9 +78,8 @@ def probe_first_frame(path: Path) -> FirstFrame:
     """Decode the first frame in a separate open, so the caller's demuxing starts at the beginning.
 
     Phones store a portrait clip as a landscape picture plus a display rotation; players turn it, but decoded
-    frames come out as stored, so without the turn a portrait clip would be painted on its side. Camcorders, DV and
-    broadcast captures store interlaced fields, which a style network would paint as comb teeth on every moving
-    edge. HDR10 clips carry their brightest light in the frames' side data, which the tone mapping needs."""
+    frames come out as stored, so without the turn a portrait clip would be painted on its side. HDR10 clips carry
+    their brightest light in the frames' side data, which the tone mapping needs."""
     try:
         with av.open(str(path)) as probe:
             frame = next(probe.decode(video=0), None)
@@ -89,7 +87,7 @@ def probe_first_frame(path: Path) -> FirstFrame:
         return FirstFrame()  # the caller's own decoding reports what is wrong with the file
     if frame is None:
         return FirstFrame()
-    return FirstFrame(round((frame.rotation or 0) / 90) % 4, bool(frame.interlaced_frame), declared_peak(frame))
+    return FirstFrame(round((frame.rotation or 0) / 90) % 4, declared_peak(frame))
 
 
 def declared_peak(frame: av.VideoFrame) -> float | None:
@@ -151,7 +149,7 @@ class VideoReader:
         rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
         first = probe_first_frame(path)
         self.turns = first.quarter_turns
-        self.deinterlacer = deinterlacer(self.video) if first.interlaced else None
+        self.deinterlacer: FilterPipe | None = None  # started by the first interlaced frame (see _whole_frames)
         width, height = self.video.codec_context.width, self.video.codec_context.height
         # Non-square pixels (DVD, DV, broadcast captures): decode straight to the square-pixel size players show,
         # or every circle would be painted and written squeezed.
@@ -174,11 +172,19 @@ class VideoReader:
         self.max_rate: Fraction | None = None  # frames a second at most (see limit_rate)
 
     def _whole_frames(self, packet: av.Packet) -> list[av.VideoFrame]:
-        """The packet's decoded frames, deinterlaced when the clip is interlaced."""
+        """The packet's decoded frames as whole pictures. Camcorders, DV and broadcast captures store interlaced
+        fields, which a style network would paint as comb teeth on every moving edge; a recording may begin
+        progressive and turn interlaced later (a broadcast cutting from a film to a studio), so the deinterlacer
+        starts at the first interlaced frame, and from then on passes progressive frames through untouched."""
         frames = packet.decode()
+        whole: list[av.VideoFrame] = []
         if self.deinterlacer is None:
-            return frames
-        whole = [done for frame in frames for done in self.deinterlacer.push(frame)]
+            first = next((i for i, frame in enumerate(frames) if frame.interlaced_frame), len(frames))
+            if first == len(frames):
+                return frames
+            whole, frames = frames[:first], frames[first:]
+            self.deinterlacer = deinterlacer(self.video)
+        whole += [done for frame in frames for done in self.deinterlacer.push(frame)]
         if packet.size == 0:  # the demuxer's closing empty packet: the decoder has given its last frames
             whole += self.deinterlacer.flush()
         return whole

@@ -164,23 +164,52 @@ def hdr_video(path: Path, signal: np.ndarray | list[np.ndarray], transfer: str, 
     return encoded_clip(path, signal if isinstance(signal, list) else [signal] * 2, tag)
 
 
+def _moving_bar(t: int) -> np.ndarray:
+    """A white bar on grey, 12 pixels further right at every ``t``: fast enough to comb an interlaced frame."""
+    image = np.full((96, 128, 3), 40, np.uint8)
+    image[:, 8 + 6 * t:24 + 6 * t] = 220
+    return image
+
+
+def _fielded(i: int) -> np.ndarray:
+    """Frame ``i`` of the moving bar as an interlaced camera sees it: the even rows 1/50 s before the odd ones."""
+    image = _moving_bar(2 * i)
+    image[1::2] = _moving_bar(2 * i + 1)[1::2]
+    return image
+
+
+INTERLACED_X264 = {"qp": "0", "x264-params": "interlaced=1:tff=1:bframes=0"}
+
+
 def interlaced_video(path: Path, frames: int = 8) -> Path:
-    """An interlaced MP4 (top field first) as a camcorder records it: each frame's even rows are seen 1/50 s before
-    its odd rows, with a white bar moving fast across, so every frame shows comb teeth on the bar's edges."""
-    def scene(t: int) -> np.ndarray:
-        image = np.full((96, 128, 3), 40, np.uint8)
-        image[:, 8 + 6 * t:24 + 6 * t] = 220
-        return image
-
+    """An interlaced MP4 (top field first) as a camcorder records it: a white bar moving fast across, so every
+    frame shows comb teeth on the bar's edges."""
     def interlace(stream: av.video.stream.VideoStream) -> None:
-        stream.options = {"x264-params": "interlaced=1:tff=1", "qp": "0"}
+        stream.options = INTERLACED_X264
 
-    images = []
-    for i in range(frames):
-        image = scene(2 * i)
-        image[1::2] = scene(2 * i + 1)[1::2]
-        images.append(image)
-    return encoded_clip(path, images, interlace)
+    return encoded_clip(path, [_fielded(i) for i in range(frames)], interlace)
+
+
+def progressive_then_interlaced_video(path: Path, frames: int = 4) -> Path:
+    """An MPEG-TS whose first ``frames`` frames are progressive and whose next ``frames`` are interlaced fields of
+    the same moving bar, as a broadcast recording that cuts from a film to a live studio is: two H.264 encodings
+    one after the other in one stream."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("h264", rate=Fraction(30))
+        stream.width, stream.height = 128, 96
+        for part, options in enumerate(({"qp": "0", "x264-params": "bframes=0"}, INTERLACED_X264)):
+            encoder = av.CodecContext.create("libx264", "w")
+            encoder.width, encoder.height, encoder.pix_fmt = 128, 96, "yuv420p"
+            encoder.time_base, encoder.options = Fraction(1, 30), options
+            packets = []
+            for i in range(part * frames, (part + 1) * frames):
+                frame = av.VideoFrame.from_ndarray(_fielded(i) if part else _moving_bar(2 * i), format="bgr24")
+                frame.pts, frame.time_base = i, Fraction(1, 30)
+                packets += encoder.encode(frame)
+            for packet in packets + encoder.encode(None):
+                packet.stream = stream
+                out.mux(packet)
+    return path
 
 
 def flash_and_click_video(path: Path, at: float, seconds: float = 4.0) -> Path:

@@ -13,7 +13,8 @@ from realtime.engine import StyleModel
 from realtime.errors import StylecastError
 from tests.conftest import REPO, asset, run_cli
 from tests.media_factory import (DISPLAY_P3_PRIMARIES, anamorphic_video, as_srgb, flash_and_click_video, hdr_video,
-                                 icc_profile, interlaced_video, rotated_video, sdr_as_hdr, variable_rate_video)
+                                 icc_profile, interlaced_video, progressive_then_interlaced_video,
+                                 rotated_video, sdr_as_hdr, variable_rate_video)
 from tests.model_factory import BLUE, RED, apply_tint
 
 
@@ -454,6 +455,24 @@ def test_interlaced_clip_is_read_as_whole_frames(tmp_path: Path) -> None:
     assert max(combing(frame.image) for frame in read) < 2
     bar_columns = [np.nonzero(frame.image[48, :, 1] > 128)[0] for frame in read]
     assert all(len(columns) >= 14 for columns in bar_columns)  # the bar itself is still there, whole
+
+
+def test_clip_turning_interlaced_part_way_is_deinterlaced_from_there(tmp_path: Path) -> None:
+    """A recording that starts progressive and turns interlaced later (a broadcast cutting from a film to a
+    studio) loses its comb teeth where they begin, and its progressive start comes out exactly as decoded."""
+    from realtime.video_io import VideoFrame, VideoReader
+
+    src = progressive_then_interlaced_video(tmp_path / "broadcast.ts", frames=4)
+    with av.open(str(src)) as stored:
+        raw = [(frame.pts, frame.interlaced_frame, frame.to_ndarray(format="bgr24"))
+               for frame in stored.decode(video=0)]
+    assert [interlaced for _, interlaced, _ in raw] == [False] * 4 + [True] * 4
+    with VideoReader(src) as reader:
+        read = [item for item in reader.items() if isinstance(item, VideoFrame)]
+    assert [frame.pts for frame in read] == [pts for pts, _, _ in raw]
+    assert all(np.array_equal(frame.image, image) for frame, (_, _, image) in zip(read[:4], raw[:4], strict=True))
+    assert min(combing(image) for _, _, image in raw[4:]) > 10
+    assert max(combing(frame.image) for frame in read) < 2
 
 
 def test_video_size_option_resizes_keeping_aspect(cli_env, sample_clip: Path, tmp_path: Path) -> None:
