@@ -165,7 +165,7 @@ def hdr_video(path: Path, signal: np.ndarray | list[np.ndarray], transfer: str, 
 
 
 def _moving_bar(t: int) -> np.ndarray:
-    """A white bar on grey, 12 pixels further right at every ``t``: fast enough to comb an interlaced frame."""
+    """A white bar on grey, 6 pixels further right at every ``t`` (a field): fast enough to comb an interlaced frame."""
     image = np.full((96, 128, 3), 40, np.uint8)
     image[:, 8 + 6 * t:24 + 6 * t] = 220
     return image
