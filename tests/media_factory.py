@@ -194,12 +194,13 @@ def progressive_then_interlaced_video(path: Path, frames: int = 4) -> Path:
     """An MPEG-TS whose first ``frames`` frames are progressive and whose next ``frames`` are interlaced fields of
     the same moving bar, as a broadcast recording that cuts from a film to a live studio is: two H.264 encodings
     one after the other in one stream."""
+    height, width = _moving_bar(0).shape[:2]
     with av.open(str(path), "w") as out:
         stream = out.add_stream("h264", rate=Fraction(30))
-        stream.width, stream.height = 128, 96
+        stream.width, stream.height = width, height
         for part, options in enumerate(({"qp": "0", "x264-params": "bframes=0"}, INTERLACED_X264)):
             encoder = av.CodecContext.create("libx264", "w")
-            encoder.width, encoder.height, encoder.pix_fmt = 128, 96, "yuv420p"
+            encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
             encoder.time_base, encoder.options = Fraction(1, 30), options
             packets = []
             for i in range(part * frames, (part + 1) * frames):
