@@ -361,7 +361,7 @@ def _paint_many(args: argparse.Namespace) -> int:
 def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = True) -> None:
     from .convert import check_stylize_size, convert_video
     from .outputs import check_output_path
-    from .video_io import SILENT_TYPES, VideoReader, check_gif_memory, expected_gif_frames, video_codec_for
+    from .video_io import SILENT_TYPES, VideoReader, check_gif_room, expected_gif_frames, video_codec_for
 
     check_output_path(dst, [src])
     gif = video_codec_for(dst) == "gif"
@@ -373,7 +373,8 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
         size = resolve_size(getattr(args, "size", None), info.width, info.height)
         check_stylize_size(*(size or (info.width, info.height)), src)
         if gif:
-            check_gif_memory(*(size or (info.width, info.height)), expected_gif_frames(info.frames, info.fps))
+            check_gif_room(*(size or (info.width, info.height)), expected_gif_frames(info.frames, info.fps),
+                           dst.parent)
         model = _load(args.style, args)
         stylize = model.run
         if getattr(args, "stabilize", False):

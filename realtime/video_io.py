@@ -10,18 +10,19 @@ output container cannot hold is transcoded (AAC in MP4/MOV/MKV, Opus in WebM).
 from __future__ import annotations
 
 import math
+import shutil
 import struct
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterable, Iterator, Union
 
 import av
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 
 from .errors import StylecastError
-from .filters import FilterPipe, deinterlacer, gif_palette
+from .filters import FilterPipe, GifPalette, deinterlacer
 from .hdr import HdrToSdr
 
 VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9", ".gif": "gif"}
@@ -29,8 +30,9 @@ SILENT_TYPES = {".gif"}  # containers with no place for a soundtrack
 # GIF times frames in hundredths of a second, and browsers play any delay under 2 of them as 10 (a 60 fps clip
 # would crawl at a sixth of its speed), so a GIF keeps at most one frame per 1/50 s.
 GIF_MIN_DELAY = Fraction(1, 50)
-# A GIF's palette is made from the whole clip, so every frame waits in memory until the end (4 bytes a pixel).
-GIF_MEMORY_LIMIT = 2 << 30
+# A GIF's palette is made from the whole clip, so every frame waits on disk until the end (3 bytes a pixel,
+# filters.GifPalette), beside the GIF itself (LZW codes for one palette index a pixel, at most ~1 byte).
+GIF_BYTES_PER_PIXEL = 4
 AUDIO_FALLBACK = {".webm": "libopus"}
 COPYABLE_AUDIO = {
     ".mp4": {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"},
@@ -306,13 +308,18 @@ def video_codec_for(path: Path) -> str:
     return VIDEO_CODECS[suffix]
 
 
-def check_gif_memory(width: int, height: int, frames: int) -> None:
-    """Refuse a GIF whose frames would not fit in :data:`GIF_MEMORY_LIMIT` while its palette is made."""
-    if width * height * 4 * frames > GIF_MEMORY_LIMIT:
-        most = GIF_MEMORY_LIMIT // (width * height * 4)
-        raise StylecastError(f"a {width}x{height} GIF holds at most {most} frames here (its palette needs every "
-                             f"frame in memory, {GIF_MEMORY_LIMIT >> 30} GiB at most); use a smaller --size, "
+def check_gif_room(width: int, height: int, frames: int, folder: Path) -> None:
+    """Refuse, before any painting, a GIF whose waiting frames would not fit on the disk of its ``folder``."""
+    need, free = width * height * GIF_BYTES_PER_PIXEL * frames, shutil.disk_usage(folder).free
+    if need > free:
+        raise StylecastError(f"a {width}x{height} GIF of {frames} frames needs {_amount(need)} free in {folder} "
+                             f"while its 256 colours are chosen, and {_amount(free)} is; use a smaller --size, "
                              "a shorter clip or .mp4")
+
+
+def _amount(size: int) -> str:
+    """Bytes as people read them: 133 MB, 4.8 GB."""
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.0f} MB"
 
 
 def expected_gif_frames(frames: int, fps: Fraction) -> int:
@@ -354,7 +361,7 @@ class VideoWriter:
         self.container = av.open(str(path), mode="w", format={".mkv": "matroska"}.get(suffix, suffix[1:]))
         self.video = self.container.add_stream(codec, rate=fps)
         context = self.video.codec_context
-        self.gif = gif_palette(width, height, self.time_base) if codec == "gif" else None
+        self.gif = GifPalette(width, height, self.time_base, Path(path).parent) if codec == "gif" else None
         self.video.width, self.video.height = width, height
         self.video.pix_fmt = "yuv420p" if self.gif is None else "pal8"
         self.video.options = {"crf": "18", "preset": "veryfast"} if codec == "libx264" else {}
@@ -392,17 +399,16 @@ class VideoWriter:
         if self.gif is not None:
             if self.last_pts is not None and (pts - self.last_pts) * self.time_base < GIF_MIN_DELAY:
                 return
-            check_gif_memory(*self.size, self.frames + 1)
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            self.gif.add(image, pts)
         else:
             frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(
                 format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
-        frame.pts, frame.time_base = pts, self.time_base
+            frame.pts, frame.time_base = pts, self.time_base
+            self._encode([frame])
         self.last_pts = pts
         self.frames += 1
-        self._encode([frame] if self.gif is None else self.gif.push(frame))
 
-    def _encode(self, frames: list[av.VideoFrame]) -> None:
+    def _encode(self, frames: Iterable[av.VideoFrame]) -> None:
         for frame in frames:
             self.container.mux(self.video.encode(frame))
 
@@ -444,7 +450,8 @@ class VideoWriter:
     def close(self) -> None:
         """Flush the encoders and finish the file (the file is only valid after this)."""
         if self.gif is not None:
-            self._encode(self.gif.flush())  # the palette is made now, and every frame mapped to it
+            self._encode(self.gif.mapped())  # the palette is made now, and every frame mapped to it
+            self.gif.close()
         self.container.mux(self.video.encode(None))
         if self.resampler is not None:
             self._encode_audio(None)  # the resampler's last samples
@@ -468,6 +475,8 @@ class VideoWriter:
 
     def abort(self) -> None:
         """Stop without finishing (the caller deletes the temporary file)."""
+        if self.gif is not None:
+            self.gif.close()
         try:
             self.container.close()
         except av.FFmpegError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -261,17 +263,64 @@ def test_gif_keeps_at_most_fifty_frames_a_second(cli_env, tmp_path: Path) -> Non
     assert min(np.diff(times)) >= 0.02 and times[-1] == pytest.approx(28 / 60, abs=0.01)
 
 
-def test_gif_stops_at_its_memory_limit_when_the_header_gives_no_length(sample_clip: Path, tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """A GIF's palette needs every frame in memory. A clip whose header gives its length is refused before painting
-    (tests/test_bad_input.py); otherwise the writer stops at the limit, with the way out, and leaves no file."""
-    from realtime import video_io
-    from realtime.convert import convert_video
-    from realtime.video_io import VideoReader
+# A child process writes a GIF of big frames and reports its peak memory before and after. 90 frames of 960x540
+# are 140 MB raw; the one-graph palette of sessions 18-22 held them all until the last and grew by ~2.5 MB a frame,
+# where the spooling one grows by ~25 MB in all.
+GIF_MEMORY_PROBE = """
+import resource, sys
+from fractions import Fraction
+from pathlib import Path
+import numpy as np
+from realtime.video_io import VideoWriter
 
-    monkeypatch.setattr(video_io, "GIF_MEMORY_LIMIT", 640 * 360 * 4 * 10)
-    with VideoReader(sample_clip) as reader, pytest.raises(StylecastError, match="holds at most 10 frames"):
-        convert_video(reader, tmp_path / "long.gif", lambda image: image, progress=False)
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+out = Path(sys.argv[1])
+ramp = np.linspace(0, 255, 960, dtype=np.uint8)
+frames = [np.dstack([np.roll(ramp, 8 * i)[None].repeat(540, 0), np.full((540, 960), 3 * i, np.uint8),
+                     np.roll(ramp, -5 * i)[None].repeat(540, 0)]) for i in range(2)]
+with VideoWriter(out, 960, 540, Fraction(25)) as writer:
+    writer.write(frames[0])
+    before = peak_mb()
+    for i in range(1, 90):
+        image = frames[i % 2].copy()
+        image[:, i * 8:i * 8 + 16] = 255 - image[:, i * 8:i * 8 + 16]  # every frame differs from the last
+        writer.write(image)
+print(before, peak_mb())
+"""
+
+
+def test_a_long_gif_waits_on_disk_not_in_memory(tmp_path: Path) -> None:
+    """A GIF's palette needs every frame before the first can be mapped. The frames wait on disk meanwhile, in a
+    file with no name in the output's folder, so a long or large GIF costs no more memory than a short one and
+    leaves nothing behind; every frame still arrives, at its own time."""
+    out = tmp_path / "long.gif"
+    done = subprocess.run([sys.executable, "-c", GIF_MEMORY_PROBE, str(out)], cwd=REPO, capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    before, after = map(float, done.stdout.split())
+    assert after - before < 60, (before, after)  # MB
+    assert [p.name for p in tmp_path.iterdir()] == ["long.gif"]
+    images, times = gif_frames(out)
+    assert len(images) == 90 and times[-1] == pytest.approx(89 / 25, abs=0.01)
+
+
+def test_a_gif_too_big_for_the_disk_is_refused_before_painting(sample_clip: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The frames of a clip whose header gives its length are counted before any painting: a GIF that would not
+    fit on the output's disk while they wait is refused in one line, with the way out, and leaves no file."""
+    import shutil
+    from types import SimpleNamespace
+
+    from realtime.cli import main
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(free=10**8))
+    assert main(["video", str(sample_clip), "-o", str(tmp_path / "share.gif"), "--style", "red"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("stylecast: error: a 640x360 GIF of 144 frames needs 133 MB free in ") and \
+        error.endswith("and 100 MB is; use a smaller --size, a shorter clip or .mp4") and "\n" not in error, error
     assert list(tmp_path.iterdir()) == []
 
 
@@ -498,9 +547,6 @@ def test_cuda_on_a_cpu_machine_is_a_clear_error(cli_env, tmp_path: Path) -> None
 
 
 def _cuda_works(env) -> bool:  # noqa: ANN001
-    import subprocess
-    import sys
-
     code = "import onnxruntime as o; print(o.get_device())"
     return "GPU" in subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout \
         and Path("/dev/nvidia0").exists()
@@ -611,8 +657,6 @@ def test_help_names_the_style_a_user_gets_by_default(capsys: pytest.CaptureFixtu
 
 def test_runtime_needs_no_torch(cli_env, tmp_path: Path) -> None:
     """`pip install stylecast` without the train extra must still stylize: block torch and run a command."""
-    import subprocess
-    import sys
 
     src, dst = tmp_path / "in.png", tmp_path / "out.png"
     cv2.imwrite(str(src), np.full((5, 7, 3), 40, np.uint8))
