@@ -325,10 +325,15 @@ def cmd_image(args: argparse.Namespace) -> int:
 
 def _paint(src: Path, dst: Path, size_spec: tuple[int | None, int] | None, model: Callable[[], StyleModel]) -> None:
     """Read, check and paint one picture; ``model`` is called only once the picture has been read."""
+    from tqdm import tqdm
+
     from .convert import check_stylize_size, stylize_image
     from .picture_io import read_image
 
     picture = read_image(src)
+    if picture.hdr:
+        tqdm.write(f"note: {src} is HDR ({picture.hdr}): tone-mapped to standard range (sRGB) for painting; the "
+                   "output is SDR", file=sys.stderr)
     height, width = picture.colour.shape[:2]
     size = resolve_size(size_spec, width, height)
     check_stylize_size(*(size or (width, height)), src)

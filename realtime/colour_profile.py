@@ -73,21 +73,35 @@ def rgb_to_xyz(primaries: tuple[tuple[float, float], ...], white: tuple[float, f
     return xyz * np.linalg.solve(xyz, [wx / wy, 1, (1 - wx - wy) / wy])
 
 
+def to_srgb_primaries(primaries: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """The 3x3 matrix from linear RGB with these primaries (D65 white) to linear RGB with sRGB's, which are also
+    BT.709's (rows give R, G, B). For BT.2020's primaries it is BT.2087's matrix."""
+    return np.linalg.solve(rgb_to_xyz(SRGB_PRIMARIES, D65_WHITE), rgb_to_xyz(primaries, D65_WHITE))
+
+
+def nclx_chromaticities(nclx: dict | None) -> tuple[tuple[tuple[float, float], ...], tuple[float, float]] | None:
+    """The red, green and blue primaries and the white point (x, y) of libheif's reading of an nclx box, or None."""
+    try:
+        primaries = tuple((nclx[f"color_primary_{c}_x"], nclx[f"color_primary_{c}_y"])
+                          for c in ("red", "green", "blue"))
+        return primaries, (nclx["color_primary_white_x"], nclx["color_primary_white_y"])
+    except (KeyError, TypeError):
+        return None
+
+
 def nclx_to_srgb(bgr: np.ndarray, nclx: dict | None) -> np.ndarray:
     """``bgr`` (8-bit) converted to sRGB from the colour space an nclx box states (libheif's reading of it: the
     transfer code point and the primaries as chromaticities). Left as it is when the primaries are sRGB's, when the
     white point is not D65 (DCI-P3's) or when the transfer curve is HDR or unknown."""
     decode = NCLX_TRANSFER.get((nclx or {}).get("transfer_characteristics"))
-    try:
-        primaries = tuple((nclx[f"color_primary_{c}_x"], nclx[f"color_primary_{c}_y"])
-                          for c in ("red", "green", "blue"))
-        white = (nclx["color_primary_white_x"], nclx["color_primary_white_y"])
-    except (KeyError, TypeError):
+    chromaticities = nclx_chromaticities(nclx)
+    if chromaticities is None:
         return bgr
+    primaries, white = chromaticities
     if decode is None or not np.allclose(white, D65_WHITE, atol=1e-3) or np.allclose(primaries, SRGB_PRIMARIES,
                                                                                      atol=1e-3):
         return bgr
-    to_srgb_matrix = np.linalg.solve(rgb_to_xyz(SRGB_PRIMARIES, D65_WHITE), rgb_to_xyz(primaries, D65_WHITE))
+    to_srgb_matrix = to_srgb_primaries(primaries)
     linear = decode(np.arange(256) / 255).astype(np.float32)[bgr]  # an 8-bit picture: a table
     # The RGB matrix with rows and columns reversed is the same conversion on BGR pixels.
     srgb = np.clip(cv2.transform(linear, to_srgb_matrix[::-1, ::-1].astype(np.float32)), 0, 1)

@@ -22,6 +22,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from .colour_profile import D65_WHITE, rgb_to_xyz, to_srgb_primaries
+
 REFERENCE_WHITE_NITS = 203.0  # BT.2408: HDR graphics and diffuse white; SDR white (100 %) maps to it
 HLG_DISPLAY_NITS = 1000.0  # the nominal HLG display BT.2100 defines the OOTF for (system gamma 1.2)
 PQ_MASTER_NITS = 1000.0  # the brightest light assumed in PQ video that declares none: most masters are 1000 cd/m²
@@ -29,14 +31,13 @@ PQ_PEAK_RANGE = (400.0, 10000.0)  # declared peaks are trusted within these boun
 KNEE = 0.75  # fraction of SDR white (linear light) below which colours are kept exactly
 HLG_SYSTEM_GAMMA = 1.2
 
-BT2020_LUMA = np.array([0.2627, 0.6780, 0.0593], np.float32)
-# BT.2087: linear BT.2020 RGB to linear BT.709 RGB (rows give R, G, B).
-BT2020_TO_BT709 = np.array([[1.6605, -0.5876, -0.0728],
-                            [-0.1246, 1.1329, -0.0083],
-                            [-0.0182, -0.1006, 1.1187]], np.float32)
+BT2020_PRIMARIES = ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046))  # red, green, blue (x, y); D65 white
+
+
 # The most light a BT.709 channel can get, over SDR white: PQ's 10000 cd/m², raised up to 1.66x by the conversion
-# from BT.2020 for saturated colours.
-BRIGHTEST = 10000.0 / REFERENCE_WHITE_NITS * float(np.clip(BT2020_TO_BT709, 0, None).sum(axis=1).max())
+# from BT.2020 for saturated colours (the widest gamut an HDR picture declares).
+BRIGHTEST = 10000.0 / REFERENCE_WHITE_NITS * float(
+    np.clip(to_srgb_primaries(BT2020_PRIMARIES), 0, None).sum(axis=1).max())
 ENCODE_STEPS = 4096  # the output curve's table, indexed by the square root of light for fine steps near black
 SHOULDER_STEPS = 4096  # the roll-off's table, indexed by the square root of brightness over BRIGHTEST
 BAND_ROWS = 32  # rows converted at a time by one thread
@@ -86,14 +87,18 @@ def roll_off(light: np.ndarray, bend: float) -> np.ndarray:
 
 
 class HdrToSdr:
-    """Converts decoded HDR frames (16-bit RGB in BT.2020 primaries, HLG or PQ) to 8-bit BGR in BT.709 standard
-    range. Tables are built once per clip; a frame then costs three table look-ups, one 3x3 transform and a few
-    element-wise passes."""
+    """Converts decoded HDR frames (16-bit RGB, HLG or PQ, in BT.2020 primaries unless told otherwise) to 8-bit BGR
+    in BT.709 standard range. Tables are built once per clip; a frame then costs three table look-ups, one 3x3
+    transform and a few element-wise passes."""
 
-    def __init__(self, transfer: str, peak_nits: float | None = None) -> None:
+    def __init__(self, transfer: str, peak_nits: float | None = None,
+                 primaries: tuple[tuple[float, float], ...] = BT2020_PRIMARIES, srgb: bool = False) -> None:
         """``peak_nits``: the brightest light a PQ clip declares (its MaxCLL or mastering display peak), so a
         4000 cd/m² master keeps its highlights apart instead of clipping everything above 1000. HLG is relative
-        to its display and ignores it."""
+        to its display and ignores it. ``primaries``: the picture's red, green and blue chromaticities (a still
+        photo may state others than BT.2020's, such as Display P3's). ``srgb``: encode for the sRGB curve a still
+        picture is shown with, instead of video's BT.1886 2.4 gamma (which would show the shadows of a still up to
+        twice as bright)."""
         if transfer not in ("HLG", "PQ"):
             raise ValueError(f"unknown HDR transfer {transfer!r}")
         self.transfer = transfer
@@ -110,10 +115,15 @@ class HdrToSdr:
         middles = np.square((np.arange(SHOULDER_STEPS) + 0.5) / (SHOULDER_STEPS - 1)) * BRIGHTEST
         kept = np.where(middles <= KNEE, middles, roll_off(np.maximum(middles, KNEE), roll_off_bend(self.peak)))
         self.shoulder = (np.sqrt(kept / middles) * (ENCODE_STEPS - 1)).astype(np.float32)
-        # BT.2020 to BT.709, with the rows reversed so the transform writes OpenCV's BGR order directly.
-        self.to_bgr709 = np.ascontiguousarray(BT2020_TO_BT709[::-1])
+        # To BT.709, with the rows reversed so the transform writes OpenCV's BGR order directly; the picture's own
+        # luminance weights for the HLG OOTF.
+        self.to_bgr709 = np.ascontiguousarray(to_srgb_primaries(primaries)[::-1], np.float32)
+        self.luma = rgb_to_xyz(primaries, D65_WHITE)[1].astype(np.float32)
         steps = (np.arange(ENCODE_STEPS, dtype=np.float64) + 0.5) / (ENCODE_STEPS - 1)
-        self.encode = np.rint(255 * np.power(steps * steps, 1 / 2.4)).astype(np.uint8)  # BT.1886 inverse
+        light = steps * steps
+        signal = np.where(light <= 0.0031308, 12.92 * light, 1.055 * light ** (1 / 2.4) - 0.055) if srgb else \
+            np.power(light, 1 / 2.4)  # the inverse of the sRGB curve or of BT.1886's
+        self.encode = np.rint(255 * signal).astype(np.uint8)
 
     def __call__(self, rgb16: np.ndarray) -> np.ndarray:
         """HxWx3 uint16 RGB (BT.2020, HDR signal) to HxWx3 uint8 BGR (BT.709, SDR).
@@ -134,7 +144,7 @@ class HdrToSdr:
         brightest = cv2.max(cv2.max(blue, green), red)
         if self.transfer == "HLG":
             # BT.2100 OOTF: display light = peak * scene luminance^(gamma - 1) * scene light, here over SDR white.
-            scene_luma = np.maximum(cv2.transform(light, BT2020_LUMA[None, :]), 1e-6)
+            scene_luma = np.maximum(cv2.transform(light, self.luma[None, :]), 1e-6)
             gain = cv2.exp(cv2.log(scene_luma) * (HLG_SYSTEM_GAMMA - 1)) * self.peak
             brightest *= gain
         # One scale per pixel, for its three channels together (the hue stays): the roll-off, looked up by the

@@ -141,10 +141,28 @@ def hdr_signal(nits_rgb: np.ndarray, transfer: str) -> np.ndarray:
     return np.rint(np.clip(signal, 0, 1) * 65535).astype(np.uint16)
 
 
-def sdr_as_hdr(bgr: np.ndarray, transfer: str) -> np.ndarray:
-    """An SDR picture (BGR uint8) as the HDR signal of the same scene, its white at reference white."""
-    light = np.power(bgr[..., ::-1].astype(np.float64) / 255, 2.4)
-    return hdr_signal(203 * light @ BT709_TO_BT2020.T, transfer)
+def sdr_as_hdr(bgr: np.ndarray, transfer: str, from_bt709: np.ndarray = BT709_TO_BT2020, srgb: bool = False
+               ) -> np.ndarray:
+    """An SDR picture (BGR uint8; a video frame, or an sRGB still if ``srgb``) as the HDR signal (RGB) of the same
+    scene, its white at reference white, in BT.2020's primaries or those ``from_bt709`` converts linear BT.709
+    light to."""
+    signal = bgr[..., ::-1].astype(np.float64) / 255
+    light = np.where(signal <= 0.04045, signal / 12.92, ((signal + 0.055) / 1.055) ** 2.4) if srgb else signal ** 2.4
+    return hdr_signal(203 * light @ from_bt709.T, transfer)
+
+
+def hdr_heic(path: Path, bgr: np.ndarray, transfer: str, primaries: int = 9) -> Path:
+    """A camera's HDR still of the scene ``bgr`` (an sRGB picture, uint8): a lossless 10-bit HEIC with the PQ or HLG
+    curve, in BT.2020's primaries (H.273 code point 9) or Display P3's (12)."""
+    import pillow_heif
+
+    from_bt709 = BT709_TO_BT2020 if primaries == 9 else np.linalg.solve(rgb_to_xyz(DISPLAY_P3_PRIMARIES),
+                                                                        rgb_to_xyz(SRGB_PRIMARIES))
+    signal = sdr_as_hdr(bgr, transfer, from_bt709, srgb=True)
+    pillow_heif.from_bytes("RGB;16", (bgr.shape[1], bgr.shape[0]), signal.tobytes()).save(
+        str(path), quality=-1, chroma=444, color_primaries=primaries,
+        transfer_characteristics={"PQ": 16, "HLG": 18}[transfer], matrix_coefficients=9, full_range_flag=1)
+    return path
 
 
 def hdr_video(path: Path, signal: np.ndarray | list[np.ndarray], transfer: str, max_cll: int | None = None,

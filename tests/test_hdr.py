@@ -1,15 +1,20 @@
-"""Phone HDR clips (HLG, PQ) are painted in the colours an SDR camera would have recorded, highlights rolled off."""
+"""Phone HDR clips (HLG, PQ) and cameras' HDR stills are painted in the colours an SDR camera would have recorded,
+highlights rolled off."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from realtime.hdr import HdrToSdr
+from realtime.picture_io import read_image
 from realtime.video_io import VideoReader
-from tests.media_factory import BT709_TO_BT2020, hdr_signal, hdr_video, sdr_as_hdr
+from tests.conftest import run_cli
+from tests.media_factory import BT709_TO_BT2020, hdr_heic, hdr_signal, hdr_video, sdr_as_hdr
+from tests.model_factory import RED, apply_tint
 
 # 16x16 patches (whole 2x2 chroma blocks): skin, sky, foliage, brick, greys from dark to near white, BGR.
 PATCHES = np.array([[[130, 160, 220], [200, 150, 90], [60, 140, 70], [50, 70, 170]],
@@ -35,6 +40,34 @@ def test_hdr_clip_is_decoded_in_the_colours_of_the_scene(tmp_path: Path, transfe
         for col in range(4):
             shown = image[16 * row + 4:16 * row + 12, 16 * col + 4:16 * col + 12].astype(int)
             assert np.abs(shown - PATCHES[row, col]).max() <= 3, (transfer, PATCHES[row, col], centres[row, col])
+
+
+@pytest.mark.parametrize("transfer, primaries", [("HLG", 9), ("PQ", 9), ("PQ", 12)])
+def test_an_hdr_heic_photo_is_shown_in_the_colours_of_the_scene(tmp_path: Path, transfer: str, primaries: int) -> None:
+    """Cameras' HDR stills are 10-bit HEIC with the PQ or HLG curve (in BT.2020's primaries, or Display P3's): the
+    chart comes out within 2 levels of the SDR picture of the same scene, tone-mapped as a video frame is. Brought
+    down to 8 bits as if it were SDR, as before, it was 50-90 levels off."""
+    import pillow_heif
+
+    chart = patch_chart()
+    src = hdr_heic(tmp_path / "IMG_0001.HEIC", chart, transfer, primaries)
+    assert np.asarray(pillow_heif.open_heif(str(src), convert_hdr_to_8bit=False)).dtype == np.uint16  # 10 bits
+    picture = read_image(src)
+    assert picture.hdr == transfer
+    assert np.abs(picture.colour.astype(int) - chart).max() <= 2, picture.colour[4::16, 4::16]
+    as_if_sdr = np.asarray(pillow_heif.open_heif(str(src), convert_hdr_to_8bit=True))[..., ::-1]
+    assert np.abs(as_if_sdr.astype(int) - chart).max() >= 30  # it matters
+
+
+def test_an_hdr_photo_is_painted_with_a_note_that_it_was_tone_mapped(cli_env, tmp_path: Path) -> None:
+    """The user is told, as for an HDR clip, that the painting is standard range; it is painted from the
+    tone-mapped colours."""
+    chart = patch_chart()
+    src, dst = hdr_heic(tmp_path / "IMG_0002.HEIC", chart, "HLG"), tmp_path / "painted.png"
+    result = run_cli(cli_env, "image", src, "-o", dst, "--style", "red")
+    assert result.returncode == 0, result.stderr
+    assert f"note: {src} is HDR (HLG): tone-mapped to standard range (sRGB) for painting" in result.stderr
+    assert np.abs(cv2.imread(str(dst)).astype(int) - apply_tint(chart, RED)).max() <= 3
 
 
 @pytest.mark.parametrize("transfer", ["HLG", "PQ"])
