@@ -22,7 +22,7 @@ from .device_choices import CUDNN_ALGOS, DEVICES, PRECISIONS
 from .errors import StylecastError
 
 if TYPE_CHECKING:
-    from .engine import StyleModel  # onnxruntime: imported by the commands that need it
+    import numpy as np  # for the annotations; the commands import what they need when they run
 
 EXAMPLES = """\
 examples:
@@ -160,6 +160,32 @@ def _add_runtime_options(p: argparse.ArgumentParser) -> None:
                         "(default under CUDA and on the CPU)")
 
 
+def _add_effect_options(p: argparse.ArgumentParser, title: str, original: str) -> argparse._ArgumentGroup:
+    """The live window's effects as options, the same for webcam, video and image: a look found live (the overlay
+    shows its settings) renders the same into a file."""
+    g = p.add_argument_group(title)
+    g.add_argument("--strength", type=percent, default=100,
+                   help=f"0-100: how much of the painting over {original} (default 100)")
+    g.add_argument("--preserve-colour", "--preserve-color", action="store_true",
+                   help="keep the original colours (the painting's brightness, the scene's chroma)")
+    g.add_argument("--stroke-scale", type=stroke_scale, default=1.0,
+                   help=f"{STROKE_SCALE_MIN:g}-{STROKE_SCALE_MAX:g}: brush stroke size; the network runs on the "
+                        "frame shrunk by this factor (default 1)")
+    return g
+
+
+def _with_effects(run: Callable[[np.ndarray], np.ndarray], args: argparse.Namespace
+                  ) -> Callable[[np.ndarray], np.ndarray]:
+    """``run`` (a network) with the effects ``args`` ask for; untouched, and bit-exact, when they ask for none."""
+    from .effects import paint
+
+    strength = getattr(args, "strength", 100) / 100
+    keep_colour, scale = getattr(args, "preserve_colour", False), getattr(args, "stroke_scale", 1.0)
+    if (strength, keep_colour, scale) == (1.0, False, 1.0):
+        return run
+    return lambda frame: paint(run, frame, strength, keep_colour, scale)
+
+
 def _gpu_options(args: argparse.Namespace):  # noqa: ANN202 - GpuOptions; providers imports onnxruntime, so late
     from .providers import GpuOptions
 
@@ -186,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output picture (.png, .jpg, ...), or a folder for several (made if missing)")
     p.add_argument("--style", help=f"style name or path to a .onnx model {default_note}")
     p.add_argument("--size", type=parse_size, help="resize first: WIDTHxHEIGHT or HEIGHT")
+    _add_effect_options(p, "effects (the live window's; --stroke-scale not with --optimize)", "the original")
     _add_runtime_options(p)
     g = p.add_argument_group("per-image optimisation (--optimize)")
     g.add_argument("--optimize", action="store_true", help="optimise the pixels instead of running a network")
@@ -216,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: every frame)")
     p.add_argument("--stabilize", action="store_true",
                    help="remove flicker: blend each frame with the previous one moved along the optical flow")
+    _add_effect_options(p, "effects (the live window's)", "the original")
     _add_runtime_options(p)
     p.set_defaults(handler=cmd_video)
 
@@ -233,14 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", action="store_true", help="restart a file source when it ends")
     p.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     p.add_argument("--no-overlay", action="store_true", help="hide the name/fps/help text")
-    g = p.add_argument_group("effects (also live, see keys)")
-    g.add_argument("--strength", type=percent, default=100,
-                   help="0-100: how much of the painting over the camera frame (default 100)")
-    g.add_argument("--preserve-colour", "--preserve-color", action="store_true",
-                   help="keep the original colours (the painting's brightness, the scene's chroma)")
-    g.add_argument("--stroke-scale", type=stroke_scale, default=1.0,
-                   help=f"{STROKE_SCALE_MIN:g}-{STROKE_SCALE_MAX:g}: brush stroke size; the network runs on the "
-                        "frame shrunk by this factor (default 1)")
+    g = _add_effect_options(p, "effects (also live, see keys)", "the camera frame")
     g.add_argument("--stabilize", action="store_true",
                    help="start with the flicker filter on (f toggles): strokes follow the motion instead of "
                         "shimmering; costs a few percent of the frame rate")
@@ -315,16 +336,30 @@ def cmd_image(args: argparse.Namespace) -> int:
     src = args.input[0]
     check_output_path(args.output, [src])
     if args.optimize:
+        if args.stroke_scale != 1:
+            raise StylecastError("--stroke-scale is for style networks; with --optimize, --max-side sets the "
+                                 "stroke size")
         image = _training_module("training.gatys_cli").stylize_file(src, args)
-        write_image(args.output, image, inputs=[src])
-    else:
-        _paint(src, args.output, args.size, lambda: _load(args.style, args))  # a bad input fails before the load
+        write_image(args.output, _with_effects(lambda _: image, args)(_original_at(src, image.shape)),
+                    inputs=[src])
+    else:  # a bad input fails before the load
+        _paint(src, args.output, args.size, lambda: _with_effects(_load(args.style, args).run, args))
     print(f"wrote {args.output}")
     return 0
 
 
-def _paint(src: Path, dst: Path, size_spec: tuple[int | None, int] | None, model: Callable[[], StyleModel]) -> None:
-    """Read, check and paint one picture; ``model`` is called only once the picture has been read."""
+def _original_at(src: Path, shape: tuple[int, ...]) -> np.ndarray:
+    """The picture ``src`` at the size of an optimised result (for its effects); the optimisation ran smaller."""
+    from .convert import fit
+    from .picture_io import read_image
+
+    return fit(read_image(src).colour, (shape[1], shape[0]))
+
+
+def _paint(src: Path, dst: Path, size_spec: tuple[int | None, int] | None,
+           painter: Callable[[], Callable[[np.ndarray], np.ndarray]]) -> None:
+    """Read, check and paint one picture; ``painter`` (which loads the model) is called only once the picture has
+    been read."""
     from tqdm import tqdm
 
     from .convert import check_stylize_size, stylize_image
@@ -337,7 +372,7 @@ def _paint(src: Path, dst: Path, size_spec: tuple[int | None, int] | None, model
     height, width = picture.colour.shape[:2]
     size = resolve_size(size_spec, width, height)
     check_stylize_size(*(size or (width, height)), src)
-    stylize_image(picture, dst, model(), size, inputs=[src])
+    stylize_image(picture, dst, painter(), size, inputs=[src])
 
 
 def _paint_many(args: argparse.Namespace) -> int:
@@ -352,10 +387,11 @@ def _paint_many(args: argparse.Namespace) -> int:
     jobs = picture_jobs(args.input, args.output)
     model = _load(args.style, args)
     print(f"painting {len(jobs)} pictures with {model.name} on {model.placement}", file=sys.stderr)
+    run = _with_effects(model.run, args)
     failed = 0
     for src, dst in tqdm(jobs, unit="picture", dynamic_ncols=True, disable=len(jobs) < 2):
         try:
-            _paint(src, dst, args.size, lambda: model)
+            _paint(src, dst, args.size, lambda: run)
         except StylecastError as exc:
             tqdm.write(f"stylecast: error: {exc}", file=sys.stderr)
             failed += 1
@@ -381,11 +417,11 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
             check_gif_room(*(size or (info.width, info.height)), expected_gif_frames(info.frames, info.fps),
                            dst.parent)
         model = _load(args.style, args)
-        stylize = model.run
-        if getattr(args, "stabilize", False):
+        stylize = _with_effects(model.run, args)
+        if getattr(args, "stabilize", False):  # after the effects, as in the live window
             from .stabilizer import Stabilizer
 
-            stylize = Stabilizer().wrap(model.run)  # inference is one thread, so frames arrive in order
+            stylize = Stabilizer().wrap(stylize)  # inference is one thread, so frames arrive in order
         print(f"stylizing {src} with {model.name} on {model.placement}", file=sys.stderr)
         if info.hdr:
             print(f"note: {src} is HDR ({info.hdr}): tone-mapped to standard range (BT.709) for painting; the "

@@ -11,7 +11,6 @@ import numpy as np
 from tqdm import tqdm
 
 from . import pipeline
-from .engine import StyleModel
 from .errors import StylecastError
 from .outputs import atomic_output, check_output_path, write_image
 from .picture_io import Picture
@@ -39,11 +38,11 @@ def fit(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
 
-def stylize_image(picture: Picture, dst: Path, model: StyleModel, size: tuple[int, int] | None = None,
-                  inputs: Iterable[Path] = ()) -> None:
-    """Paint ``picture`` (resized first when asked) and write it; the alpha channel goes back on where ``dst``'s
-    format can hold it."""
-    painted = model.run(fit(picture.colour, size))
+def stylize_image(picture: Picture, dst: Path, paint: Callable[[np.ndarray], np.ndarray],
+                  size: tuple[int, int] | None = None, inputs: Iterable[Path] = ()) -> None:
+    """Paint ``picture`` (resized first when asked) with ``paint`` (a network, effects included) and write it; the
+    alpha channel goes back on where ``dst``'s format can hold it."""
+    painted = paint(fit(picture.colour, size))
     if picture.alpha is not None and Path(dst).suffix.lower() in ALPHA_SUFFIXES:
         painted = np.dstack([painted, fit(picture.alpha, size)])
     write_image(dst, painted, inputs=inputs)

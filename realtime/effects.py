@@ -1,4 +1,5 @@
-"""Pixel effects of the live window: strength, original colours, stroke scale and the comparison layouts.
+"""Pixel effects: strength, original colours, stroke scale (the live window's keys and the same options for files)
+and the live window's comparison layouts.
 
 Pure functions on HxWx3 uint8 BGR frames, so they are tested on pixels without a window or a model. Each one is
 a handful of vectorised OpenCV calls (no per-pixel Python): the live loop applies them to every frame and they
@@ -51,6 +52,19 @@ def run_at_scale(run: Callable[[Frame], Frame], frame: Frame, scale: float) -> F
     shrink = cv2.INTER_AREA if scale > 1 else cv2.INTER_LINEAR
     out = run(cv2.resize(frame, size, interpolation=shrink))
     return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def paint(run: Callable[[Frame], Frame], frame: Frame, strength: float = 1.0, keep_colour: bool = False,
+          stroke_scale: float = 1.0) -> Frame:
+    """``frame`` painted by ``run`` with the effects, in the one order both the live window and file conversions
+    use, so a look found live renders the same into a file: strokes at ``stroke_scale``, then the original colours
+    (``keep_colour``), then ``strength`` (0-1) of the painting over the original. Strength 0 skips the network."""
+    if strength <= 0:
+        return frame
+    out = run_at_scale(run, frame, stroke_scale)
+    if keep_colour:
+        out = preserve_colour(out, frame)
+    return apply_strength(out, frame, strength)
 
 
 def compose_split(original: Frame, stylized: Frame) -> Frame:

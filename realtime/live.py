@@ -18,8 +18,7 @@ import cv2
 import numpy as np
 
 from .controls import ACTIONS, KEYS, Controls
-from .effects import (apply_strength, compose_grid, compose_side_by_side, compose_split, grid_cells,
-                      preserve_colour, run_at_scale)
+from .effects import compose_grid, compose_side_by_side, compose_split, grid_cells, paint
 from .mixer import Mix, Style, combine, render
 from .outputs import write_image
 from .recorder import Recorder, open_microphone
@@ -188,12 +187,7 @@ class LiveSession:
     def paint(self, frame: np.ndarray, styles: Mix) -> np.ndarray:
         """One frame through the network(s) and the effects."""
         c = self.controls
-        if c.strength == 0:
-            return frame
-        out = run_at_scale(lambda f: render(f, styles), frame, c.stroke_scale)
-        if c.preserve_colour:
-            out = preserve_colour(out, frame)
-        return apply_strength(out, frame, c.strength / 100)
+        return paint(lambda f: render(f, styles), frame, c.strength / 100, c.preserve_colour, c.stroke_scale)
 
     def compose(self, frame: np.ndarray, now: float) -> np.ndarray:
         """The view: the painted frame, a comparison with the original, or a grid of styles."""

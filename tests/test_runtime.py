@@ -14,8 +14,8 @@ import pytest
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
 from tests.conftest import REPO, asset, run_cli
-from tests.media_factory import (DISPLAY_P3_PRIMARIES, anamorphic_video, as_srgb, flash_and_click_video, hdr_video,
-                                 icc_profile, interlaced_video, progressive_then_interlaced_video,
+from tests.media_factory import (DISPLAY_P3_PRIMARIES, anamorphic_video, as_srgb, encoded_clip, flash_and_click_video,
+                                 hdr_video, icc_profile, interlaced_video, progressive_then_interlaced_video,
                                  rotated_video, sdr_as_hdr, variable_rate_video)
 from tests.model_factory import BLUE, RED, apply_tint
 
@@ -154,6 +154,56 @@ def test_a_display_p3_photo_is_painted_in_the_colours_a_viewer_shows(tint_models
     assert np.abs(seen[0, 0].astype(int) - cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)[0, 0]).max() >= 10  # it matters
     error = np.abs(cv2.imread(str(dst)).astype(int) - apply_tint(seen, RED))
     assert error.max() <= (1 if kind == "png" else 4), error.max()
+
+
+def test_the_live_windows_effects_paint_a_picture_the_same_way(tmp_path: Path) -> None:
+    """A look found live (70 % strength, the scene's colours, coarser strokes) renders into a file with the same
+    options: each checked on the pixels against what it means, not against the code that makes it."""
+    from realtime.cli import main
+
+    rng = np.random.default_rng(3)
+    photo = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    src = tmp_path / "photo.png"
+    cv2.imwrite(str(src), photo)
+    tinted = apply_tint(photo, RED).astype(float)
+
+    def painted(*options: str) -> np.ndarray:
+        dst = tmp_path / f"out{len(list(tmp_path.iterdir()))}.png"
+        assert main(["image", str(src), "-o", str(dst), "--style", "red", *options]) == 0
+        return cv2.imread(str(dst)).astype(float)
+
+    # 40 % of the painting over the photo.
+    assert np.abs(painted("--strength", "40") - (0.6 * photo + 0.4 * tinted)).max() <= 1
+    # The painting's brightness, the photo's own colour (chroma): the tint is gone from the colours.
+    kept = cv2.cvtColor(painted("--preserve-colour").astype(np.uint8), cv2.COLOR_BGR2YCrCb).astype(int)
+    seen = cv2.cvtColor(photo, cv2.COLOR_BGR2YCrCb).astype(int)
+    tint_luma = cv2.cvtColor(apply_tint(photo, RED), cv2.COLOR_BGR2YCrCb)[..., 0].astype(int)
+    assert np.abs(kept[..., 0] - tint_luma).mean() <= 2 and np.abs(kept[..., 1:] - seen[..., 1:]).mean() <= 2
+    assert np.abs(apply_tint(photo, RED).astype(int) - kept).mean() > 10  # the tint did change the colours
+    # Coarser strokes: the network sees the picture at half size, so a 1-pixel checkerboard reaches it as flat grey.
+    checks = np.indices((24, 32)).sum(axis=0) % 2 * 255
+    cv2.imwrite(str(src), np.repeat(checks[..., None], 3, axis=2).astype(np.uint8))
+    def spread(image: np.ndarray) -> float:
+        return float(np.ptp(image, axis=(0, 1)).max())
+
+    assert spread(painted()) > 100 and spread(painted("--stroke-scale", "2")) <= 4
+
+
+def test_a_video_is_painted_with_the_live_effects(cli_env, tmp_path: Path) -> None:
+    """The same options on a clip: half the painting over each frame, in the frame's own colours."""
+    grey = np.full((64, 96, 3), (60, 140, 200), np.uint8)
+    src = encoded_clip(tmp_path / "clip.mp4", [grey] * 6, lambda stream: None)
+    dst = tmp_path / "out.mp4"
+    result = run_cli(cli_env, "video", src, "-o", dst, "--style", "red", "--strength", "50", "--preserve-colour")
+    assert result.returncode == 0, result.stderr
+    frame = first_frame(dst)[8:-8, 8:-8].reshape(-1, 3).mean(axis=0)
+    source = first_frame(src)[8:-8, 8:-8]
+    kept = cv2.cvtColor(apply_tint(source, RED), cv2.COLOR_BGR2YCrCb)
+    kept[..., 1:] = cv2.cvtColor(source, cv2.COLOR_BGR2YCrCb)[..., 1:]
+    expected = 0.5 * source.reshape(-1, 3).mean(axis=0) + 0.5 * cv2.cvtColor(kept, cv2.COLOR_YCrCb2BGR).reshape(
+        -1, 3).mean(axis=0)
+    assert np.abs(frame - expected).max() <= 5, (frame, expected)  # H.264 and 4:2:0 chroma
+    assert np.abs(frame - apply_tint(source, RED).reshape(-1, 3).mean(axis=0)).max() > 20  # not the plain painting
 
 
 def test_one_style_of_a_multi_style_model_by_name(cli_env, tmp_path: Path) -> None:

@@ -931,3 +931,13 @@ def test_image_optimize_command_writes_a_picture(data: dict[str, Path], tmp_path
     painted = cv2.imread(str(out))
     assert painted is not None and max(painted.shape[:2]) == 40
     assert [p.name for p in tmp_path.iterdir()] == ["painted.png"]
+    # The live window's colour effect applies to an optimised picture too: the photo's own chroma comes back.
+    kept = tmp_path / "kept.png"
+    assert main(["image", str(src), "-o", str(kept), "--optimize", "--style-image", str(data["painting"]),
+                 "--steps", "5", "--max-side", "40", "--vgg-weights", str(data["vgg"]), "--preserve-colour"]) == 0
+    photo = cv2.resize(cv2.imread(str(src)), painted.shape[1::-1], interpolation=cv2.INTER_AREA)
+    chroma = [cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)[..., 1:].astype(int) for image in (photo, painted,
+                                                                                        cv2.imread(str(kept)))]
+    assert np.abs(chroma[2] - chroma[0]).mean() < 0.5 * np.abs(chroma[1] - chroma[0]).mean()
+    assert main(["image", str(src), "-o", str(tmp_path / "x.png"), "--optimize", "--style-image",
+                 str(data["painting"]), "--stroke-scale", "2"]) == 2  # one line: --max-side sets the stroke size
