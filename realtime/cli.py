@@ -13,6 +13,7 @@ import importlib
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -138,6 +139,14 @@ fraction = _bounded(float, "a number", 0, 1)
 stroke_scale = _bounded(float, "a number", STROKE_SCALE_MIN, STROKE_SCALE_MAX)
 
 
+def blend_spec(text: str) -> tuple[str, float]:
+    """``STYLE`` or ``STYLE:PERCENT`` (default 50) to (style, share of it)."""
+    name, _, share = text.rpartition(":")
+    if not name or not share.removesuffix("%").isdigit():  # no percentage (or a path with a colon): half
+        return text, 0.5
+    return name, percent(share) / 100
+
+
 def _add_runtime_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=DEVICES, default="auto",
                    help="where the network runs: auto = CUDA when a GPU works, else the CPU; tensorrt = TensorRT "
@@ -172,6 +181,13 @@ def _add_effect_options(p: argparse.ArgumentParser, title: str, original: str) -
                    help=f"{STROKE_SCALE_MIN:g}-{STROKE_SCALE_MAX:g}: brush stroke size; the network runs on the "
                         "frame shrunk by this factor (default 1)")
     return g
+
+
+def _add_blend_option(g: argparse._ArgumentGroup) -> None:
+    g.add_argument("--blend", type=blend_spec, metavar="STYLE[:PERCENT]",
+                   help="mix a second style into --style, PERCENT of it (default 50), as the live window's b key "
+                        "does: styles of one multi-style model mix inside the network, others by mixing the "
+                        "two paintings")
 
 
 def _with_effects(run: Callable[[np.ndarray], np.ndarray], args: argparse.Namespace
@@ -212,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output picture (.png, .jpg, ...), or a folder for several (made if missing)")
     p.add_argument("--style", help=f"style name or path to a .onnx model {default_note}")
     p.add_argument("--size", type=parse_size, help="resize first: WIDTHxHEIGHT or HEIGHT")
-    _add_effect_options(p, "effects (the live window's; --stroke-scale not with --optimize)", "the original")
+    _add_blend_option(_add_effect_options(p, "effects (the live window's; only --strength and --preserve-colour "
+                                             "with --optimize)", "the original"))
     _add_runtime_options(p)
     g = p.add_argument_group("per-image optimisation (--optimize)")
     g.add_argument("--optimize", action="store_true", help="optimise the pixels instead of running a network")
@@ -243,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: every frame)")
     p.add_argument("--stabilize", action="store_true",
                    help="remove flicker: blend each frame with the previous one moved along the optical flow")
-    _add_effect_options(p, "effects (the live window's)", "the original")
+    _add_blend_option(_add_effect_options(p, "effects (the live window's)", "the original"))
     _add_runtime_options(p)
     p.set_defaults(handler=cmd_video)
 
@@ -324,6 +341,34 @@ def _load(style: str | None, args: argparse.Namespace):  # noqa: ANN202 - StyleM
     return load_model(style or catalog.default_style(), args.device, args.threads, _gpu_options(args))
 
 
+@dataclass(frozen=True)
+class Painter:
+    """What paints pictures or a clip's frames: the network(s) and effects the options ask for, and its name."""
+
+    run: Callable[[np.ndarray], np.ndarray]
+    name: str         # 'the_scream', or 'starry_night 70% + wave 30%'
+    placement: object  # where the network runs, as the user is told
+
+
+def _open_painter(args: argparse.Namespace) -> Painter:
+    """One style, or ``--blend``'s mix of two (the live window's ``b``), with the effects the options ask for."""
+    if getattr(args, "blend", None) is None:
+        model = _load(args.style, args)
+        return Painter(_with_effects(model.run, args), model.name, model.placement)
+    from .loader import load_styles
+    from .mixer import describe_mix, render
+
+    other, share = args.blend
+    names = [args.style or catalog.default_style(), other]
+    styles = load_styles(names, args.device, args.threads, _gpu_options(args))
+    if len(styles) != 2:
+        raise StylecastError("--style and --blend must name one style each; a multi-style model's styles are "
+                             "MODEL/STYLE (`stylecast models` lists them)")
+    mixture = {styles[0]: 1 - share, styles[1]: share}
+    return Painter(_with_effects(lambda frame: render(frame, mixture), args), describe_mix(mixture),
+                   styles[0].model.placement)
+
+
 def cmd_image(args: argparse.Namespace) -> int:
     from .batch import is_batch
 
@@ -339,11 +384,13 @@ def cmd_image(args: argparse.Namespace) -> int:
         if args.stroke_scale != 1:
             raise StylecastError("--stroke-scale is for style networks; with --optimize, --max-side sets the "
                                  "stroke size")
+        if args.blend is not None:
+            raise StylecastError("--blend mixes style networks; --optimize matches one --style-image")
         image = _training_module("training.gatys_cli").stylize_file(src, args)
         write_image(args.output, _with_effects(lambda _: image, args)(_original_at(src, image.shape)),
                     inputs=[src])
     else:  # a bad input fails before the load
-        _paint(src, args.output, args.size, lambda: _with_effects(_load(args.style, args).run, args))
+        _paint(src, args.output, args.size, lambda: _open_painter(args).run)
     print(f"wrote {args.output}")
     return 0
 
@@ -385,13 +432,12 @@ def _paint_many(args: argparse.Namespace) -> int:
     if args.optimize:
         raise StylecastError("--optimize paints one picture at a time: give one input and an output file")
     jobs = picture_jobs(args.input, args.output)
-    model = _load(args.style, args)
-    print(f"painting {len(jobs)} pictures with {model.name} on {model.placement}", file=sys.stderr)
-    run = _with_effects(model.run, args)
+    painter = _open_painter(args)
+    print(f"painting {len(jobs)} pictures with {painter.name} on {painter.placement}", file=sys.stderr)
     failed = 0
     for src, dst in tqdm(jobs, unit="picture", dynamic_ncols=True, disable=len(jobs) < 2):
         try:
-            _paint(src, dst, args.size, lambda: run)
+            _paint(src, dst, args.size, lambda: painter.run)
         except StylecastError as exc:
             tqdm.write(f"stylecast: error: {exc}", file=sys.stderr)
             failed += 1
@@ -416,13 +462,13 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
         if gif:
             check_gif_room(*(size or (info.width, info.height)), expected_gif_frames(info.frames, info.fps),
                            dst.parent)
-        model = _load(args.style, args)
-        stylize = _with_effects(model.run, args)
+        painter = _open_painter(args)
+        stylize = painter.run
         if getattr(args, "stabilize", False):  # after the effects, as in the live window
             from .stabilizer import Stabilizer
 
             stylize = Stabilizer().wrap(stylize)  # inference is one thread, so frames arrive in order
-        print(f"stylizing {src} with {model.name} on {model.placement}", file=sys.stderr)
+        print(f"stylizing {src} with {painter.name} on {painter.placement}", file=sys.stderr)
         if info.hdr:
             print(f"note: {src} is HDR ({info.hdr}): tone-mapped to standard range (BT.709) for painting; the "
                   "output is SDR", file=sys.stderr)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .controls import ACTIONS, KEYS, Controls
 from .effects import compose_grid, compose_side_by_side, compose_split, grid_cells, paint
-from .mixer import Mix, Style, combine, render
+from .mixer import Mix, Style, combine, describe_mix, render
 from .outputs import write_image
 from .recorder import Recorder, open_microphone
 from .sources import LiveSource
@@ -114,14 +114,6 @@ class FpsMeter:
             self.value = instant if self.value == 0 else self.smoothing * self.value + (1 - self.smoothing) * instant
         self._last = now
         return self.value
-
-
-def describe_mix(styles: Mix) -> str:
-    """'red' or 'red 75% + blue 25%'."""
-    if len(styles) == 1:
-        return next(iter(styles)).name
-    total = sum(styles.values())
-    return " + ".join(f"{s.name} {round(100 * w / total)}%" for s, w in styles.items())
 
 
 class LiveSession:

@@ -51,6 +51,14 @@ def combine(a: Mix, b: Mix, weight_b: float) -> dict[Style, float]:
     return out
 
 
+def describe_mix(styles: Mix) -> str:
+    """'red' or 'red 75% + blue 25%'."""
+    if len(styles) == 1:
+        return next(iter(styles)).name
+    total = sum(styles.values())
+    return " + ".join(f"{s.name} {round(100 * w / total)}%" for s, w in styles.items())
+
+
 def render(frame: np.ndarray, styles: Mix) -> np.ndarray:
     """The frame painted in a blend of styles (weights need not sum to 1): one run per model involved."""
     per_model: dict[StyleModel, np.ndarray] = {}

@@ -12,9 +12,9 @@ import pytest
 from realtime.controls import ACTIONS
 from realtime.engine import StyleModel
 from realtime.errors import StylecastError
-from realtime.live import FADE_SECONDS, LiveSession, describe_mix
+from realtime.live import FADE_SECONDS, LiveSession
 from realtime.loader import load_styles
-from realtime.mixer import combine, render, styles_of
+from realtime.mixer import combine, describe_mix, render, styles_of
 from realtime.recorder import Recorder, open_microphone
 from realtime.video_io import VideoReader
 from realtime.virtualcam import VirtualCamera

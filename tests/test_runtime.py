@@ -189,6 +189,33 @@ def test_the_live_windows_effects_paint_a_picture_the_same_way(tmp_path: Path) -
     assert spread(painted()) > 100 and spread(painted("--stroke-scale", "2")) <= 4
 
 
+def test_a_blend_found_live_renders_into_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--blend is the live window's b key for files: 30 % of a second style's painting (two models: their outputs
+    mixed; two styles of one multi-style model: mixed inside the network), named as the overlay names it. A
+    multi-style model named whole is ambiguous and refused in one line."""
+    from realtime.cli import main
+
+    photo = np.random.default_rng(5).integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    src = tmp_path / "photo.png"
+    cv2.imwrite(str(src), photo)
+    cv2.imwrite(str(tmp_path / "other.png"), photo[::-1])
+    outputs_mixed = 0.7 * apply_tint(photo, RED) + 0.3 * apply_tint(photo, BLUE)
+    inside = apply_tint(photo, tuple(tuple(0.7 * a + 0.3 * b for a, b in zip(x, y, strict=True))
+                                     for x, y in zip(RED, BLUE, strict=True)))  # one tint: clipped once
+    assert np.abs(inside - outputs_mixed).max() > 20  # the two ways differ where a channel clips
+    for style, other, expected in (("red", "blue:30", outputs_mixed), ("duo/red", "duo/blue:30%", inside)):
+        out = tmp_path / style.replace("/", "-")
+        assert main(["image", str(src), str(tmp_path / "other.png"), "-o", f"{out}/", "--style", style,
+                     "--blend", other]) == 0
+        assert np.abs(cv2.imread(str(out / "photo.png")) - expected).max() <= 1, style
+        assert f"painting 2 pictures with {style} 70% + {other.split(':')[0]} 30%" in capsys.readouterr().err
+    assert main(["image", str(src), "-o", str(tmp_path / "x.png"), "--style", "red", "--blend", "duo"]) == 2
+    assert capsys.readouterr().err.strip() == ("stylecast: error: --style and --blend must name one style each; a "
+                                               "multi-style model's styles are MODEL/STYLE (`stylecast models` "
+                                               "lists them)")
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_a_video_is_painted_with_the_live_effects(cli_env, tmp_path: Path) -> None:
     """The same options on a clip: half the painting over each frame, in the frame's own colours."""
     grey = np.full((64, 96, 3), (60, 140, 200), np.uint8)
