@@ -25,9 +25,11 @@ def is_batch(inputs: list[Path], output: str) -> bool:
     return len(inputs) > 1 or any(path.is_dir() for path in inputs) or output.endswith((os.sep, "/"))
 
 
-def picture_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
+def picture_jobs(inputs: list[Path], output: Path, typed_as_folder: bool = False) -> list[tuple[Path, Path]]:
     """(input, output) pairs, folders expanded to the pictures directly inside them (by name), each written into the
-    ``output`` folder (made if missing) under its own name, in its own type where that can be written, else JPEG."""
+    ``output`` folder (made if missing) under its own name, in its own type where that can be written, else JPEG.
+    A new folder named like a picture (``-o painted.png`` for a folder of photos) is refused unless typed with a
+    final slash: the user most likely expected one picture, not a folder of them under that name."""
     sources: list[Path] = []
     for path in inputs:
         if path.is_dir():
@@ -41,6 +43,9 @@ def picture_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
             sources.append(path)
     if output.exists() and not output.is_dir():
         raise StylecastError(f"output {output} is a file; several pictures need a folder")
+    if not output.exists() and output.suffix.lower() in PICTURE_SUFFIXES and not typed_as_folder:
+        raise StylecastError(f"a folder or several pictures are painted into a folder, and {output} is named as a "
+                             f"picture; give a folder name (a final / makes {output.name}/ a folder anyway)")
     jobs, writers = [], {}
     for source in sources:
         suffix = source.suffix.lower() if source.suffix.lower() in IMAGE_SUFFIXES else PHOTO_FALLBACK

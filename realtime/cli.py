@@ -373,6 +373,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     from .batch import is_batch
 
     batch = is_batch(args.input, args.output)
+    args.typed_as_folder = args.output.endswith((os.sep, "/"))
     args.output = Path(args.output)
     if batch:
         return _paint_many(args)
@@ -390,7 +391,12 @@ def cmd_image(args: argparse.Namespace) -> int:
         write_image(args.output, _with_effects(lambda _: image, args)(_original_at(src, image.shape)),
                     inputs=[src])
     else:  # a bad input fails before the load
-        _paint(src, args.output, args.size, lambda: _open_painter(args).run)
+        def painter() -> Callable[[np.ndarray], np.ndarray]:
+            opened = _open_painter(args)
+            print(f"painting {src} with {opened.name} on {opened.placement}", file=sys.stderr)
+            return opened.run
+
+        _paint(src, args.output, args.size, painter)
     print(f"wrote {args.output}")
     return 0
 
@@ -431,7 +437,7 @@ def _paint_many(args: argparse.Namespace) -> int:
 
     if args.optimize:
         raise StylecastError("--optimize paints one picture at a time: give one input and an output file")
-    jobs = picture_jobs(args.input, args.output)
+    jobs = picture_jobs(args.input, args.output, args.typed_as_folder)
     painter = _open_painter(args)
     print(f"painting {len(jobs)} pictures with {painter.name} on {painter.placement}", file=sys.stderr)
     failed = 0

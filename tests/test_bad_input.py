@@ -112,6 +112,15 @@ CASES = {
     # session 20
     "dilations that do not fit": (["train", "--dilations", "1,2", "--out", "out.onnx"],
                                   "dilations 1,2 do not fit a network of 5 residual blocks"),
+    # session 24
+    "video strength 500": (["video", "clip.mp4", "-o", "out.mp4", "--strength", "500"], "between 0 and 100"),
+    "blend of a whole multi-style model": (["image", "photo.png", "-o", "out.png", "--style", "red", "--blend",
+                                            "duo"], "--style and --blend must name one style each"),
+    "blend share 150": (["image", "photo.png", "-o", "out.png", "--blend", "blue:150"], "between 0 and 100"),
+    "stroke scale with --optimize": (["image", "photo.png", "-o", "out.png", "--optimize", "--stroke-scale", "2"],
+                                     "--stroke-scale is for style networks"),
+    "folder of photos to a picture name": (["image", ".", "-o", "painted.png", "--style", "red"],
+                                           "is named as a picture; give a folder name"),
 }
 
 

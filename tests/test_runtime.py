@@ -102,7 +102,8 @@ def test_many_pictures_and_folders_are_painted_into_an_output_folder(tint_models
 
 def test_many_pictures_are_refused_up_front_when_outputs_would_clash(tint_models, cli_env, tmp_path: Path) -> None:
     """Whatever can be known before painting stops the batch before any picture is written: two inputs with one
-    output name, an output that is an input, a file named as the output folder, --optimize on several."""
+    output name, an output that is an input, a file named as the output folder, --optimize on several, a folder of
+    photos sent to a new picture name (a folder by that name, unless the user typed it with a final slash)."""
     for folder in ("x", "y"):
         (tmp_path / folder).mkdir()
         cv2.imwrite(str(tmp_path / folder / "p.png"), np.zeros((4, 4, 3), np.uint8))
@@ -112,6 +113,8 @@ def test_many_pictures_are_refused_up_front_when_outputs_would_clash(tint_models
         (x, "-o", f"{tmp_path / 'x'}/"): f"output {x} would overwrite the input",
         (x, y, "-o", x): f"output {x} is a file; several pictures need a folder",
         (x, y, "-o", tmp_path / "out", "--optimize"): "--optimize paints one picture at a time",
+        (tmp_path / "x", "-o", tmp_path / "painted.png"): f"and {tmp_path / 'painted.png'} is named as a picture; "
+                                                          "give a folder name",
     }
     for args, message in cases.items():
         result = run_cli(cli_env, "image", *args, "--style", "red")
