@@ -32,6 +32,8 @@ examples:
   stylecast image holiday/ -o painted/               every picture in a folder, each under its own name
   stylecast video holiday.mp4 -o holiday-scream.mp4 --size 720
   stylecast video clip.mp4 -o calm.mp4 --stabilize   less flicker: frames blended along the optical flow
+  stylecast video clip.mp4 -o soft.mp4 --strength 70 --preserve-colour --blend wave:30
+                                                     a look found live (effects, a blend), for a file
   stylecast video clip.mp4 -o share.gif --size 360 --fps 12 --start 1:05 --duration 4
                                                      a silent looping GIF of 4 s from 1:05, 360 pixels high
   stylecast eval --video clip.mp4 --stabilize        a style's flicker on a clip, raw vs stabilised
