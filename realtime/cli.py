@@ -389,9 +389,12 @@ def cmd_image(args: argparse.Namespace) -> int:
                                  "stroke size")
         if args.blend is not None:
             raise StylecastError("--blend mixes style networks; --optimize matches one --style-image")
+        from .convert import fit
+
+        picture = _read_picture(src)  # a bad picture fails before torch loads
         image = _training_module("training.gatys_cli").stylize_file(src, args)
-        write_image(args.output, _with_effects(lambda _: image, args)(_original_at(src, image.shape)),
-                    inputs=[src])
+        original = fit(picture.colour, (image.shape[1], image.shape[0]))  # the optimisation ran at --max-side
+        write_image(args.output, _with_effects(lambda _: image, args)(original), inputs=[src])
     else:  # a bad input fails before the load
         def painter() -> Callable[[np.ndarray], np.ndarray]:
             opened = _open_painter(args)
@@ -403,27 +406,26 @@ def cmd_image(args: argparse.Namespace) -> int:
     return 0
 
 
-def _original_at(src: Path, shape: tuple[int, ...]) -> np.ndarray:
-    """The picture ``src`` at the size of an optimised result (for its effects); the optimisation ran smaller."""
-    from .convert import fit
-    from .picture_io import read_image
-
-    return fit(read_image(src).colour, (shape[1], shape[0]))
-
-
-def _paint(src: Path, dst: Path, size_spec: tuple[int | None, int] | None,
-           painter: Callable[[], Callable[[np.ndarray], np.ndarray]]) -> None:
-    """Read, check and paint one picture; ``painter`` (which loads the model) is called only once the picture has
-    been read."""
+def _read_picture(src: Path):  # noqa: ANN202 - Picture
+    """The picture, with a note when it was tone-mapped from HDR (written above a batch's progress bar)."""
     from tqdm import tqdm
 
-    from .convert import check_stylize_size, stylize_image
     from .picture_io import read_image
 
     picture = read_image(src)
     if picture.hdr:
         tqdm.write(f"note: {src} is HDR ({picture.hdr}): tone-mapped to standard range (sRGB) for painting; the "
                    "output is SDR", file=sys.stderr)
+    return picture
+
+
+def _paint(src: Path, dst: Path, size_spec: tuple[int | None, int] | None,
+           painter: Callable[[], Callable[[np.ndarray], np.ndarray]]) -> None:
+    """Read, check and paint one picture; ``painter`` (which loads the model) is called only once the picture has
+    been read."""
+    from .convert import check_stylize_size, stylize_image
+
+    picture = _read_picture(src)
     height, width = picture.colour.shape[:2]
     size = resolve_size(size_spec, width, height)
     check_stylize_size(*(size or (width, height)), src)
