@@ -230,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output picture (.png, .jpg, ...), or a folder for several (made if missing)")
     p.add_argument("--style", help=f"style name or path to a .onnx model {default_note}")
     p.add_argument("--size", type=parse_size, help="resize first: WIDTHxHEIGHT or HEIGHT")
+    p.add_argument("--no-metadata", action="store_true",
+                   help="leave out the source's date, place and camera (EXIF; a video's tags), e.g. to share it")
     _add_blend_option(_add_effect_options(p, "effects (the live window's; only --strength and --preserve-colour "
                                              "with --optimize)", "the original"))
     _add_runtime_options(p)
@@ -253,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", help=f"style name or path to a .onnx model {default_note}")
     p.add_argument("--size", type=parse_size, help="output size: WIDTHxHEIGHT or HEIGHT (default: the input's)")
     p.add_argument("--no-audio", action="store_true", help="drop the soundtrack")
+    p.add_argument("--no-metadata", action="store_true",
+                   help="leave out the source's date, place and camera (EXIF; a video's tags), e.g. to share it")
     p.add_argument("--start", type=parse_time, default=0.0,
                    help="paint from this time on: seconds (75.5), M:SS or H:MM:SS (default: the beginning)")
     p.add_argument("--duration", type=positive_time, help="paint this long (seconds, M:SS or H:MM:SS)")
@@ -390,18 +394,21 @@ def cmd_image(args: argparse.Namespace) -> int:
         if args.blend is not None:
             raise StylecastError("--blend mixes style networks; --optimize matches one --style-image")
         from .convert import fit
+        from .metadata import painted_exif
 
         picture = _read_picture(src)  # a bad picture fails before torch loads
         image = _training_module("training.gatys_cli").stylize_file(src, args)
         original = fit(picture.colour, (image.shape[1], image.shape[0]))  # the optimisation ran at --max-side
-        write_image(args.output, _with_effects(lambda _: image, args)(original), inputs=[src])
+        exif = None if args.no_metadata or picture.exif is None else painted_exif(picture.exif, image.shape[1],
+                                                                                  image.shape[0])
+        write_image(args.output, _with_effects(lambda _: image, args)(original), inputs=[src], exif=exif)
     else:  # a bad input fails before the load
         def painter() -> Callable[[np.ndarray], np.ndarray]:
             opened = _open_painter(args)
             print(f"painting {src} with {opened.name} on {opened.placement}", file=sys.stderr)
             return opened.run
 
-        _paint(src, args.output, args.size, painter)
+        _paint(src, args.output, args.size, painter, not args.no_metadata)
     print(f"wrote {args.output}")
     return 0
 
@@ -420,7 +427,7 @@ def _read_picture(src: Path):  # noqa: ANN202 - Picture
 
 
 def _paint(src: Path, dst: Path, size_spec: tuple[int | None, int] | None,
-           painter: Callable[[], Callable[[np.ndarray], np.ndarray]]) -> None:
+           painter: Callable[[], Callable[[np.ndarray], np.ndarray]], metadata: bool = True) -> None:
     """Read, check and paint one picture; ``painter`` (which loads the model) is called only once the picture has
     been read."""
     from .convert import check_stylize_size, stylize_image
@@ -429,7 +436,7 @@ def _paint(src: Path, dst: Path, size_spec: tuple[int | None, int] | None,
     height, width = picture.colour.shape[:2]
     size = resolve_size(size_spec, width, height)
     check_stylize_size(*(size or (width, height)), src)
-    stylize_image(picture, dst, painter(), size, inputs=[src])
+    stylize_image(picture, dst, painter(), size, inputs=[src], metadata=metadata)
 
 
 def _paint_many(args: argparse.Namespace) -> int:
@@ -447,7 +454,7 @@ def _paint_many(args: argparse.Namespace) -> int:
     failed = 0
     for src, dst in tqdm(jobs, unit="picture", dynamic_ncols=True, disable=len(jobs) < 2):
         try:
-            _paint(src, dst, args.size, lambda: painter.run)
+            _paint(src, dst, args.size, lambda: painter.run, not args.no_metadata)
         except StylecastError as exc:
             tqdm.write(f"stylecast: error: {exc}", file=sys.stderr)
             failed += 1
@@ -487,7 +494,8 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
         if gif:
             print("note: a GIF is finished after the last frame (its 256 colours are chosen from the whole clip)",
                   file=sys.stderr)
-        stats = convert_video(reader, dst, stylize, size=size, with_audio=with_audio)
+        stats = convert_video(reader, dst, stylize, size=size, with_audio=with_audio,
+                              metadata=not getattr(args, "no_metadata", False))
     print(f"wrote {dst} ({stats.frames} frames, {stats.fps:.1f} fps)")
 
 

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from . import pipeline
 from .errors import StylecastError
+from .metadata import painted_exif, video_tags
 from .outputs import atomic_output, check_output_path, write_image
 from .picture_io import Picture
 from .video_io import SILENT_TYPES, VideoFrame, VideoReader, VideoWriter
@@ -39,13 +40,15 @@ def fit(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
 
 
 def stylize_image(picture: Picture, dst: Path, paint: Callable[[np.ndarray], np.ndarray],
-                  size: tuple[int, int] | None = None, inputs: Iterable[Path] = ()) -> None:
+                  size: tuple[int, int] | None = None, inputs: Iterable[Path] = (), metadata: bool = True) -> None:
     """Paint ``picture`` (resized first when asked) with ``paint`` (a network, effects included) and write it; the
-    alpha channel goes back on where ``dst``'s format can hold it."""
+    alpha channel goes back on where ``dst``'s format can hold it, and the photo's EXIF unless ``metadata`` is
+    off."""
     painted = paint(fit(picture.colour, size))
     if picture.alpha is not None and Path(dst).suffix.lower() in ALPHA_SUFFIXES:
         painted = np.dstack([painted, fit(picture.alpha, size)])
-    write_image(dst, painted, inputs=inputs)
+    exif = painted_exif(picture.exif, painted.shape[1], painted.shape[0]) if metadata and picture.exif else None
+    write_image(dst, painted, inputs=inputs, exif=exif)
 
 
 def output_size(width: int, height: int, size: tuple[int, int] | None) -> tuple[int, int]:
@@ -56,20 +59,22 @@ def output_size(width: int, height: int, size: tuple[int, int] | None) -> tuple[
 
 def convert_video(reader: VideoReader, dst: Path, stylize: Callable[[np.ndarray], np.ndarray],
                   size: tuple[int, int] | None = None, progress: bool = True,
-                  frames: int | None = None, with_audio: bool = True) -> pipeline.RunStats:
+                  frames: int | None = None, with_audio: bool = True, metadata: bool = True) -> pipeline.RunStats:
     """Stylize every frame ``reader`` decodes into ``dst`` at the input's own timestamps (audio copied). The
     caller opens the reader, so the input is checked (and its first frame probed) once, before a model loads.
     ``frames`` limits the count (benchmarks); a limited conversion drops the audio, which would outlast the video,
-    and so does a GIF, which has no place for it."""
+    and so does a GIF, which has no place for it. The clip's date, place and other descriptive tags are kept
+    unless ``metadata`` is off."""
     src = reader.path
     check_output_path(dst, [src])
     info = reader.info
     width, height = output_size(info.width, info.height, size)
     total = min(frames, info.frames) if frames and info.frames else (frames or info.frames or None)
     keep_audio = with_audio and frames is None and Path(dst).suffix.lower() not in SILENT_TYPES
+    tags = video_tags(dict(reader.container.metadata), Path(dst).suffix.lower()) if metadata else {}
     with atomic_output(dst, [src]) as tmp, VideoWriter(tmp, width, height, info.fps,
                                                       reader.audio if keep_audio else None,
-                                                      time_base=reader.video.time_base) as writer:
+                                                      time_base=reader.video.time_base, tags=tags) as writer:
         bar = tqdm(total=total, unit="frame", desc=Path(dst).name, disable=not progress, dynamic_ncols=True)
         items = reader.items(with_audio=keep_audio)
         if frames:

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from .errors import StylecastError
+from .metadata import with_exif
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 # Out of room: the disk, the user's quota or a file size limit. Reported against the output's real name, not the
@@ -73,9 +74,11 @@ def _umask() -> int:
     return mask
 
 
-def write_image(path: Path, image: np.ndarray, inputs: Iterable[str | Path] = (), jpeg_quality: int = 95) -> None:
+def write_image(path: Path, image: np.ndarray, inputs: Iterable[str | Path] = (), jpeg_quality: int = 95,
+                exif: bytes | None = None) -> None:
     """Encode with OpenCV (format from the suffix) and write atomically. ``jpeg_quality`` (0-100) applies to .jpg
-    only: 95 is OpenCV's own default, documentation figures use less to keep the repository small."""
+    only: 95 is OpenCV's own default, documentation figures use less to keep the repository small. ``exif`` (a
+    source photo's, see metadata.py) goes into a JPEG or PNG."""
     suffix = Path(path).suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
         raise StylecastError(f"unsupported image type {suffix or '(none)'} for {path}; use .png or .jpg")
@@ -84,5 +87,6 @@ def write_image(path: Path, image: np.ndarray, inputs: Iterable[str | Path] = ()
     ok, data = cv2.imencode(suffix, image, params)
     if not ok:
         raise StylecastError(f"could not encode {path}")
+    encoded = with_exif(data.tobytes(), suffix, exif) if exif else data.tobytes()
     with atomic_output(Path(path), inputs) as tmp:
-        tmp.write_bytes(data.tobytes())
+        tmp.write_bytes(encoded)

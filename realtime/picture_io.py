@@ -9,9 +9,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from PIL import Image
+
 from .colour_profile import embedded_profile, nclx_chromaticities, nclx_to_srgb, to_srgb
 from .errors import StylecastError
 from .hdr import BT2020_PRIMARIES, HdrToSdr
+from .metadata import picture_exif
 
 MAX_IMAGE_PIXELS = 16384 * 16384
 HDR_TRANSFERS = {16: "PQ", 18: "HLG"}  # H.273 transfer characteristics
@@ -19,12 +22,24 @@ HDR_TRANSFERS = {16: "PQ", 18: "HLG"}  # H.273 transfer characteristics
 
 @dataclass(frozen=True)
 class Picture:
-    """A decoded picture: 8-bit BGR for the network, its transparency (if any) to put back afterwards, and the HDR
-    curve it was tone-mapped from (if any), for the user to be told."""
+    """A decoded picture: 8-bit BGR for the network, its transparency (if any) to put back afterwards, the HDR
+    curve it was tone-mapped from (if any), for the user to be told, and its EXIF, for the painting to keep."""
 
     colour: np.ndarray               # HxWx3 uint8 BGR: grey expanded, 16-bit scaled down
     alpha: np.ndarray | None = None  # HxW uint8
     hdr: str | None = None           # "PQ" or "HLG"
+    exif: Image.Exif | None = None
+
+
+@dataclass(frozen=True)
+class Heif:
+    """What a HEIC/HEIF file holds, as far as painting it goes."""
+
+    pixels: np.ndarray               # upright 8-bit BGR or BGRA
+    profile: bytes | None            # ICC
+    nclx: dict | None                # H.273 colour description, as libheif reads it
+    hdr: str | None                  # the HDR curve it was tone-mapped from
+    exif: bytes | None
 
 
 def read_image(path: Path) -> Picture:
@@ -35,36 +50,36 @@ def read_image(path: Path) -> Picture:
         raise StylecastError(f"input not found: {path}")
     data = np.fromfile(path, dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    nclx, hdr = None, None
     if image is not None:
-        raw, profile = cv2.imdecode(data, cv2.IMREAD_UNCHANGED), embedded_profile(path)
+        raw, profile, nclx, hdr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED), embedded_profile(path), None, None
+        exif = picture_exif(path)
     else:
-        raw, profile, nclx, hdr = decode_heif(path)
-        image = None if raw is None else np.ascontiguousarray(raw[..., :3])  # already upright 8-bit BGR
-    if image is None:
-        raise StylecastError(f"{path} is not a readable image")
+        heif = decode_heif(path)
+        if heif is None:
+            raise StylecastError(f"{path} is not a readable image")
+        raw, profile, nclx, hdr = heif.pixels, heif.profile, heif.nclx, heif.hdr
+        image = np.ascontiguousarray(raw[..., :3])
+        exif = picture_exif(path, heif.exif) if heif.exif else None
     if image.shape[0] * image.shape[1] > MAX_IMAGE_PIXELS:
         raise StylecastError(f"{path} is {image.shape[1]}x{image.shape[0]}: larger than 16384x16384")
     image = to_srgb(image, profile) if profile else nclx_to_srgb(image, nclx)
-    return Picture(image, to_8bit(raw[..., 3]) if raw.ndim == 3 and raw.shape[2] == 4 else None, hdr)
+    return Picture(image, to_8bit(raw[..., 3]) if raw.ndim == 3 and raw.shape[2] == 4 else None, hdr, exif)
 
 
-def decode_heif(path: Path) -> tuple[np.ndarray | None, bytes | None, dict | None, str | None]:
-    """A HEIC/HEIF file (the iPhone camera's default) as upright 8-bit BGR or BGRA, its ICC profile and its nclx
-    colour description (either may be missing) and the HDR curve it was tone-mapped from, or Nones if it is not
-    one. OpenCV's wheels cannot decode HEIF; libheif (through pillow-heif) applies the file's rotation and mirroring
-    itself. A 10- or 12-bit picture with an HDR curve (PQ or HLG: cameras' HDR stills) is tone-mapped to standard
-    range as an HDR video frame is, and comes back in sRGB (no profile left to apply); any other is
-    brought down to 8 bits."""
+def decode_heif(path: Path) -> Heif | None:
+    """A HEIC/HEIF file (the iPhone camera's default), or None if it is not one. OpenCV's wheels cannot decode
+    HEIF; libheif (through pillow-heif) applies the file's rotation and mirroring itself. A 10- or 12-bit picture
+    with an HDR curve (PQ or HLG: cameras' HDR stills) is tone-mapped to standard range as an HDR video frame is,
+    and comes back in sRGB (no profile left to apply); any other is brought down to 8 bits."""
     import pillow_heif
 
     if not pillow_heif.is_supported(str(path)):
-        return None, None, None, None
+        return None
     try:
         heif = pillow_heif.open_heif(str(path), convert_hdr_to_8bit=False)
         rgb = np.asarray(heif)
     except (ValueError, RuntimeError, OSError):
-        return None, None, None, None
+        return None
     profile, nclx = heif.info.get("icc_profile") or None, heif.info.get("nclx_profile")
     transfer = HDR_TRANSFERS.get((nclx or {}).get("transfer_characteristics")) if rgb.dtype == np.uint16 else None
     colour, alpha = rgb[..., :3], rgb[..., 3:]
@@ -75,7 +90,8 @@ def decode_heif(path: Path) -> tuple[np.ndarray | None, bytes | None, dict | Non
         profile, nclx = None, None  # the colours are sRGB's now
     else:
         bgr = cv2.cvtColor(to_8bit(colour), cv2.COLOR_RGB2BGR)
-    return (np.dstack([bgr, to_8bit(alpha)]) if alpha.size else bgr), profile, nclx, transfer
+    return Heif(np.dstack([bgr, to_8bit(alpha)]) if alpha.size else bgr, profile, nclx, transfer,
+                heif.info.get("exif") or None)
 
 
 def to_8bit(values: np.ndarray) -> np.ndarray:

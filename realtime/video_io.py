@@ -349,7 +349,7 @@ class VideoWriter:
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction,
                  audio: av.audio.stream.AudioStream | None = None, pcm: tuple[int, int] | None = None,
-                 time_base: Fraction | None = None) -> None:
+                 time_base: Fraction | None = None, tags: dict[str, str] | None = None) -> None:
         suffix = Path(path).suffix.lower()  # atomic_output's temporary names keep the final suffix
         codec = video_codec_for(Path(path))
         if suffix in SILENT_TYPES and (audio is not None or pcm is not None):
@@ -359,6 +359,8 @@ class VideoWriter:
         self.time_base = Fraction(time_base) if time_base else 1 / Fraction(fps)
         self.size = (width, height)
         self.container = av.open(str(path), mode="w", format={".mkv": "matroska"}.get(suffix, suffix[1:]))
+        if codec != "gif":
+            self.container.metadata.update(tags or {})  # a source's date and place (a GIF has nowhere for them)
         self.video = self.container.add_stream(codec, rate=fps)
         context = self.video.codec_context
         self.gif = GifPalette(width, height, self.time_base, Path(path).parent) if codec == "gif" else None

@@ -53,11 +53,11 @@ def zero_frame_video(path: Path) -> Path:
 
 
 def encoded_clip(path: Path, images: list[np.ndarray], setup: Callable[[av.video.stream.VideoStream], None],
-                 times_ms: list[int] | None = None) -> Path:
+                 times_ms: list[int] | None = None, options: dict[str, str] | None = None) -> Path:
     """H.264 MP4 of ``images`` (all one size) at 30 fps, or at ``times_ms``; ``setup`` adjusts the stream (its
-    tags, rotation, pixel shape) before the first frame is encoded. 8-bit images are BGR; 16-bit ones are an HDR
-    signal in RGB, encoded 10-bit with the BT.2020 matrix as phones do."""
-    with av.open(str(path), "w") as out:
+    tags, rotation, pixel shape) before the first frame is encoded; ``options`` are the muxer's. 8-bit images are
+    BGR; 16-bit ones are an HDR signal in RGB, encoded 10-bit with the BT.2020 matrix as phones do."""
+    with av.open(str(path), "w", options=options or {}) as out:
         stream = out.add_stream("libx264", rate=Fraction(30))
         stream.height, stream.width = images[0].shape[:2]
         if images[0].dtype == np.uint16:

@@ -236,6 +236,80 @@ def test_a_video_is_painted_with_the_live_effects(cli_env, tmp_path: Path) -> No
     assert np.abs(frame - apply_tint(source, RED).reshape(-1, 3).mean(axis=0)).max() > 20  # not the plain painting
 
 
+def phone_exif(orientation: int = 1):  # noqa: ANN201 - PIL.Image.Exif
+    """A phone photo's EXIF: camera, date, place, its pixel size, and how to turn it upright."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "Apple", "iPhone 15", orientation
+    exif.get_ifd(0x8769).update({0x9003: "2024:07:14 18:02:11", 0xA002: 999, 0xA003: 777})
+    exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 3.0)})
+    return exif
+
+
+def test_a_painted_photo_keeps_when_and_where_it_was_taken(tmp_path: Path) -> None:
+    """A painting without its photo's EXIF lands in a photo library under the day it was painted, with no place:
+    date, place and camera are kept (JPEG and PNG, from a JPEG and from a HEIC); what no longer holds is put right
+    (the painting is upright, so its orientation is 1; its own pixel size); --no-metadata leaves it all out."""
+    import pillow_heif
+    from PIL import Image
+
+    from realtime.cli import main
+
+    photo = np.full((40, 60, 3), 120, np.uint8)
+    photo[:10] = 250  # a bright band at the top of the stored pixels, which a turn of 90 degrees moves
+    jpeg, heic = tmp_path / "IMG_0001.jpg", tmp_path / "IMG_0002.HEIC"
+    Image.fromarray(photo).save(jpeg, quality=95, exif=phone_exif(orientation=6))
+    heif = pillow_heif.from_bytes("RGB", (60, 40), photo.tobytes())
+    heif.save(str(heic), quality=90, exif=phone_exif().tobytes())
+
+    def exif_of(path: Path) -> dict[str, object]:
+        with Image.open(path) as picture:
+            exif = picture.getexif()
+            shape = picture.size
+        inner, gps = exif.get_ifd(0x8769), exif.get_ifd(0x8825)
+        return {"camera": (exif.get(0x010F), exif.get(0x0110)), "orientation": exif.get(0x0112),
+                "date": inner.get(0x9003), "size": (inner.get(0xA002), inner.get(0xA003)), "shape": shape,
+                "place": (gps.get(1), tuple(gps.get(2, ())), gps.get(3), tuple(gps.get(4, ())))}
+
+    taken = {"camera": ("Apple", "iPhone 15"), "date": "2024:07:14 18:02:11",
+             "place": ("N", (48.0, 51.0, 24.0), "E", (2.0, 21.0, 3.0))}
+    for src, dst, options in ((jpeg, "painted.jpg", []), (jpeg, "painted.png", ["--size", "30"]),
+                              (heic, "heic.jpg", [])):
+        assert main(["image", str(src), "-o", str(tmp_path / dst), "--style", "red", *options]) == 0
+        kept = exif_of(tmp_path / dst)
+        assert {key: kept[key] for key in taken} == taken, dst
+        assert kept["orientation"] == 1 and kept["size"] == kept["shape"], (dst, kept)
+    assert exif_of(tmp_path / "painted.jpg")["shape"] == (40, 60)  # written upright: portrait
+    assert exif_of(tmp_path / "painted.png")["shape"] == (20, 30)
+    assert cv2.imread(str(tmp_path / "painted.jpg"))[:, -10:].mean() > cv2.imread(str(tmp_path / "painted.jpg"))[
+        :, :10].mean() + 50  # the band turned to the right side, as the orientation said
+    assert main(["image", str(jpeg), "-o", str(tmp_path / "shared.jpg"), "--style", "red", "--no-metadata"]) == 0
+    with Image.open(tmp_path / "shared.jpg") as shared:
+        assert len(shared.getexif()) == 0
+
+
+def test_a_painted_clip_keeps_when_and_where_it_was_filmed(cli_env, tmp_path: Path) -> None:
+    """A phone clip's creation time and place stay with its painting; an iPhone's place, which it states only in
+    an Apple key, is written to the standard location tag every library reads. --no-metadata leaves them out."""
+    def tag(stream: av.video.stream.VideoStream) -> None:
+        stream.container.metadata.update({"creation_time": "2024-07-14T18:02:11.000000Z",
+                                          "com.apple.quicktime.location.ISO6709": "+48.8566+002.3522+035.000/",
+                                          "com.apple.quicktime.make": "Apple"})
+
+    frames = [np.full((48, 64, 3), 90, np.uint8)] * 4
+    src = encoded_clip(tmp_path / "IMG_0003.MOV", frames, tag, options={"movflags": "use_metadata_tags"})
+    with av.open(str(src)) as clip:
+        assert clip.metadata["com.apple.quicktime.location.ISO6709"] == "+48.8566+002.3522+035.000/"
+    for name, options in (("kept.mp4", []), ("shared.mp4", ["--no-metadata"])):
+        result = run_cli(cli_env, "video", src, "-o", tmp_path / name, "--style", "red", *options)
+        assert result.returncode == 0, result.stderr
+    with av.open(str(tmp_path / "kept.mp4")) as kept, av.open(str(tmp_path / "shared.mp4")) as shared:
+        assert kept.metadata["creation_time"] == "2024-07-14T18:02:11.000000Z"
+        assert kept.metadata["location"].startswith("+48.8566+002.3522+35.0")  # the muxer's own number format
+        assert "creation_time" not in shared.metadata and "location" not in shared.metadata
+
+
 def test_one_style_of_a_multi_style_model_by_name(cli_env, tmp_path: Path) -> None:
     image = np.random.default_rng(1).integers(0, 256, (6, 8, 3), dtype=np.uint8)
     src, dst = tmp_path / "in.png", tmp_path / "out.png"

@@ -1,0 +1,81 @@
+"""When and where a photo or clip was taken, carried over to its painting.
+
+A painting written without its source's metadata lands in a photo library under the day it was painted, with no
+place and no camera: a holiday's painted photos sort after everything else and vanish from its map. Photo editors
+keep the metadata of what they export, and so does stylecast (``--no-metadata`` leaves it out, for sharing).
+
+Pictures: the source's EXIF (date, place, camera, exposure) goes into a JPEG or PNG painting, with what no longer
+holds taken out or corrected: the orientation (the painting is written upright), the embedded thumbnail (it would
+show the unpainted photo) and the stored pixel size. OpenCV writes no EXIF, so the block is put into the encoded
+file: an APP1 segment in a JPEG, an ``eXIf`` chunk in a PNG. WebP and TIFF paintings are written without it.
+
+Videos: the container's descriptive tags (creation time, place, title, the phone's make and model) are copied;
+technical ones (brands, the encoder) are the new file's own. An iPhone states its place only in an Apple key, which
+an MP4 or MOV keeps only in QuickTime's ``mdta`` form; it is copied to the standard ``location`` tag too, which
+every player and photo library reads.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+ORIENTATION, EXIF_IFD = 0x0112, 0x8769
+PIXEL_X, PIXEL_Y = 0xA002, 0xA003  # the Exif IFD's stored image size
+TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder"}
+APPLE_LOCATION = "com.apple.quicktime.location.ISO6709"
+
+
+def picture_exif(path: Path, heif_exif: bytes | None = None) -> Image.Exif | None:
+    """The EXIF of a picture file (read from its header only), or of a HEIC as pillow-heif hands it over; None
+    when there is none or it cannot be read."""
+    exif = Image.Exif()
+    try:
+        if heif_exif is not None:
+            exif.load(heif_exif)
+        else:
+            with Image.open(path) as picture:
+                exif = picture.getexif()
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, struct.error):
+        return None
+    return exif if len(exif) else None
+
+
+def painted_exif(exif: Image.Exif, width: int, height: int) -> bytes:
+    """The EXIF block (a TIFF structure, no ``Exif`` header) for a painting ``width`` x ``height``: upright, no
+    thumbnail (Pillow writes no IFD1), its own size."""
+    exif[ORIENTATION] = 1
+    inner = exif.get_ifd(EXIF_IFD)
+    if PIXEL_X in inner or PIXEL_Y in inner:
+        inner[PIXEL_X], inner[PIXEL_Y] = width, height
+    return exif.tobytes()
+
+
+def with_exif(encoded: bytes, suffix: str, exif: bytes) -> bytes:
+    """``encoded`` (a JPEG or PNG file's bytes) with the EXIF block ``exif`` put in; other types unchanged."""
+    if suffix in (".jpg", ".jpeg"):
+        payload = b"Exif\x00\x00" + exif
+        if len(payload) + 2 > 0xFFFF:  # an APP1 segment's limit; a block this big is mostly maker notes
+            return encoded
+        segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+        at = 2  # after the start-of-image marker, and after a JFIF APP0 segment if there is one, as readers expect
+        if encoded[2:4] == b"\xff\xe0":
+            at += 2 + struct.unpack(">H", encoded[4:6])[0]
+        return encoded[:at] + segment + encoded[at:]
+    if suffix == ".png":
+        at = encoded.index(b"IDAT") - 4  # the chunk must come before the image data
+        chunk = b"eXIf" + exif
+        return encoded[:at] + struct.pack(">I", len(exif)) + chunk + struct.pack(">I", zlib.crc32(chunk)) + \
+            encoded[at:]
+    return encoded
+
+
+def video_tags(tags: dict[str, str], suffix: str) -> dict[str, str]:
+    """The descriptive container tags of a source video, as an output of type ``suffix`` should carry them."""
+    kept = {key: value for key, value in tags.items() if key.lower() not in TECHNICAL_TAGS}
+    if suffix in (".mp4", ".mov") and "location" not in kept and APPLE_LOCATION in kept:
+        kept["location"] = kept[APPLE_LOCATION]
+    return kept
