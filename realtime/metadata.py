@@ -44,14 +44,18 @@ def picture_exif(path: Path, heif_exif: bytes | None = None) -> Image.Exif | Non
     return exif if len(exif) else None
 
 
-def painted_exif(exif: Image.Exif, width: int, height: int) -> bytes:
+def painted_exif(exif: Image.Exif, width: int, height: int) -> bytes | None:
     """The EXIF block (a TIFF structure, no ``Exif`` header) for a painting ``width`` x ``height``: upright, no
-    thumbnail (Pillow writes no IFD1), its own size."""
-    exif[ORIENTATION] = 1
-    inner = exif.get_ifd(EXIF_IFD)
-    if PIXEL_X in inner or PIXEL_Y in inner:
-        inner[PIXEL_X], inner[PIXEL_Y] = width, height
-    return exif.tobytes()
+    thumbnail (Pillow writes no IFD1), its own size. None if the source's EXIF cannot be written back (a damaged
+    or exotic block): the painting is then written without, rather than not at all."""
+    try:
+        exif[ORIENTATION] = 1
+        inner = exif.get_ifd(EXIF_IFD)
+        if PIXEL_X in inner or PIXEL_Y in inner:
+            inner[PIXEL_X], inner[PIXEL_Y] = width, height
+        return exif.tobytes()
+    except (ValueError, TypeError, KeyError, OSError, struct.error):
+        return None
 
 
 def with_exif(encoded: bytes, suffix: str, exif: bytes) -> bytes:
