@@ -70,7 +70,9 @@ def with_exif(encoded: bytes, suffix: str, exif: bytes) -> bytes:
             at += 2 + struct.unpack(">H", encoded[4:6])[0]
         return encoded[:at] + segment + encoded[at:]
     if suffix == ".png":
-        at = encoded.index(b"IDAT") - 4  # the chunk must come before the image data
+        at = 8  # after the signature, chunk by chunk to the first image data, which the chunk must come before
+        while encoded[at + 4:at + 8] != b"IDAT":
+            at += 12 + struct.unpack(">I", encoded[at:at + 4])[0]
         chunk = b"eXIf" + exif
         return encoded[:at] + struct.pack(">I", len(exif)) + chunk + struct.pack(">I", zlib.crc32(chunk)) + \
             encoded[at:]
