@@ -31,6 +31,7 @@ examples:
   stylecast image photo.jpg -o painted.png --style starry_night
   stylecast image holiday/ -o painted/               every picture in a folder, each under its own name
   stylecast video holiday.mp4 -o holiday-scream.mp4 --size 720
+  stylecast video clips/ -o painted/ --style wave-fast   every clip in a folder, each under its own name
   stylecast video clip.mp4 -o calm.mp4 --stabilize   less flicker: frames blended along the optical flow
   stylecast video clip.mp4 -o soft.mp4 --strength 70 --preserve-colour --blend wave:30
                                                      a look found live (effects, a blend), for a file
@@ -248,10 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("video", help="stylize a video file (keeps its audio)",
                        description="Stylize every frame of a video file, keeping each frame's timing (variable-"
                                    "rate phone clips included) and the soundtrack. The output appears only when "
-                                   "complete.")
-    p.add_argument("input", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True,
-                   help="output video (.mp4, .mov, .mkv, .webm; or .gif: silent, looping, 256 colours)")
+                                   "complete. Several clips or folders of them go into an output folder, each under "
+                                   "its own name (types that cannot be written as .mp4), with one model load; one "
+                                   "that cannot be read is reported and the rest are still painted.")
+    p.add_argument("input", type=Path, nargs="+", help="a clip, several, or folders of them")
+    p.add_argument("-o", "--output", required=True,
+                   help="output video (.mp4, .mov, .mkv, .webm; or .gif: silent, looping, 256 colours), or a folder "
+                        "for several (made if missing)")
     p.add_argument("--style", help=f"style name or path to a .onnx model {default_note}")
     p.add_argument("--size", type=parse_size, help="output size: WIDTHxHEIGHT or HEIGHT (default: the input's)")
     p.add_argument("--no-audio", action="store_true", help="drop the soundtrack")
@@ -444,11 +448,11 @@ def _paint_many(args: argparse.Namespace) -> int:
     status 1."""
     from tqdm import tqdm
 
-    from .batch import picture_jobs
+    from .batch import PICTURES, batch_jobs
 
     if args.optimize:
         raise StylecastError("--optimize paints one picture at a time: give one input and an output file")
-    jobs = picture_jobs(args.input, args.output, args.typed_as_folder)
+    jobs = batch_jobs(args.input, args.output, PICTURES, args.typed_as_folder)
     painter = _open_painter(args)
     print(f"painting {len(jobs)} pictures with {painter.name} on {painter.placement}", file=sys.stderr)
     failed = 0
@@ -462,7 +466,10 @@ def _paint_many(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = True) -> None:
+def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = True,
+             painter: Painter | None = None) -> None:
+    """Paint one clip; the model (``painter``, else the one the options name) loads only once the clip has been
+    opened and checked."""
     from .convert import check_stylize_size, convert_video
     from .outputs import check_output_path
     from .video_io import SILENT_TYPES, VideoReader, check_gif_room, expected_gif_frames, video_codec_for
@@ -479,7 +486,7 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
         if gif:
             check_gif_room(*(size or (info.width, info.height)), expected_gif_frames(info.frames, info.fps),
                            dst.parent)
-        painter = _open_painter(args)
+        painter = painter or _open_painter(args)
         stylize = painter.run
         if getattr(args, "stabilize", False):  # after the effects, as in the live window
             from .stabilizer import Stabilizer
@@ -500,8 +507,32 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
 
 
 def cmd_video(args: argparse.Namespace) -> int:
-    _convert(args.input, args.output, args, with_audio=not args.no_audio)
+    from .batch import is_batch
+
+    if is_batch(args.input, args.output):
+        return _convert_many(args)
+    _convert(args.input[0], Path(args.output), args, with_audio=not args.no_audio)
     return 0
+
+
+def _convert_many(args: argparse.Namespace) -> int:
+    """Paint every clip with one loaded model; unreadable ones are reported and skipped, and make the exit status
+    1. The options (a part, a frame rate, effects) apply to each clip; the flicker filter starts afresh on each."""
+    from .batch import CLIPS, batch_jobs
+
+    output = Path(args.output)
+    jobs = batch_jobs(args.input, output, CLIPS, args.output.endswith((os.sep, "/")))
+    painter = _open_painter(args)
+    print(f"painting {len(jobs)} clips with {painter.name} on {painter.placement}", file=sys.stderr)
+    failed = 0
+    for src, dst in jobs:
+        try:
+            _convert(src, dst, args, with_audio=not args.no_audio, painter=painter)
+        except StylecastError as exc:
+            print(f"stylecast: error: {exc}", file=sys.stderr)
+            failed += 1
+    print(f"wrote {len(jobs) - failed} of {len(jobs)} clips to {output}")
+    return 1 if failed else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

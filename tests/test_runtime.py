@@ -100,6 +100,38 @@ def test_many_pictures_and_folders_are_painted_into_an_output_folder(tint_models
     assert np.abs(cv2.imread(str(out / "IMG_0042.jpg")).astype(int) - apply_tint(flat, RED)).mean() < 3
 
 
+def test_several_clips_and_folders_are_painted_into_an_output_folder(cli_env, tmp_path: Path) -> None:
+    """A folder of clips and one more, with one model load: each painted under its own name (an AVI, which is not
+    written, as MP4) with all its frames; a damaged clip is reported on its own line, the rest still painted, and
+    the exit status says something failed. A folder of clips sent to a new clip's name is refused before any
+    painting."""
+    clips, more = tmp_path / "clips", tmp_path / "more"
+    clips.mkdir()
+    more.mkdir()
+    grey = [np.full((48, 64, 3), 90, np.uint8)] * 5
+    encoded_clip(clips / "a.mp4", grey, lambda stream: None)
+    encoded_clip(clips / "b.avi", grey[:3], lambda stream: None)
+    (clips / "broken.mov").write_bytes(b"not a clip")
+    (clips / "notes.txt").write_text("not looked at")
+    encoded_clip(more / "c.mkv", grey[:4], lambda stream: None)
+    out = tmp_path / "painted"
+    result = run_cli(cli_env, "video", clips, more / "c.mkv", "-o", f"{out}/", "--style", "red")
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("stylecast: error:")]
+    assert len(errors) == 1 and errors[0].startswith(f"stylecast: error: {clips / 'broken.mov'}"), result.stderr
+    assert result.stdout.strip().splitlines()[-1] == f"wrote 3 of 4 clips to {out}"
+    assert result.stderr.count("painting 4 clips with red on ") == 1  # one model for all
+    assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "b.mp4", "c.mkv"]
+    for name, frames in (("a.mp4", 5), ("b.mp4", 3), ("c.mkv", 4)):
+        with av.open(str(out / name)) as painted:
+            pictures = [f.to_ndarray(format="bgr24") for f in painted.decode(video=0)]
+        assert len(pictures) == frames, name
+        assert np.abs(pictures[0].astype(int) - apply_tint(grey[0], RED)).mean() < 6, name  # two H.264 passes
+    refused = run_cli(cli_env, "video", clips, "-o", tmp_path / "painted.mp4", "--style", "red")
+    assert refused.returncode != 0 and "is named as a clip; give a folder name" in refused.stderr
+    assert not (tmp_path / "painted.mp4").exists()
+
+
 def test_many_pictures_are_refused_up_front_when_outputs_would_clash(tint_models, cli_env, tmp_path: Path) -> None:
     """Whatever can be known before painting stops the batch before any picture is written: two inputs with one
     output name, an output that is an input, a file named as the output folder, --optimize on several, a folder of
