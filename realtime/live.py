@@ -9,6 +9,7 @@ recordings, the end - are printed on stdout, one per line.
 
 from __future__ import annotations
 
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 
 from .controls import ACTIONS, KEYS, Controls
 from .effects import compose_grid, compose_side_by_side, compose_split, grid_cells, paint
-from .mixer import Mix, Style, combine, describe_mix, render
+from .mixer import Mix, Style, combine, describe_mix, option_name, render
 from .outputs import write_image
 from .recorder import Recorder, open_microphone
 from .sources import LiveSource
@@ -271,6 +272,20 @@ class LiveSession:
             self._handlers[action](char)
         return True
 
+    def look(self) -> str:
+        """The options that paint a file as the window paints now (``video`` takes them all, ``image`` all but
+        ``--stabilize``)."""
+        c = self.controls
+        options = ["--style", option_name(self.styles[self.index])]
+        if c.blend > 0 and len(self.styles) > 1:
+            partner = option_name(self.styles[(self.index + 1) % len(self.styles)])
+            options += ["--blend", f"{partner}:{round(100 * c.blend)}"]
+        options += ["--strength", str(c.strength)] if c.strength != 100 else []
+        options += ["--preserve-colour"] if c.preserve_colour else []
+        options += ["--stroke-scale", f"{c.stroke_scale:g}"] if c.stroke_scale != 1 else []
+        options += ["--stabilize"] if c.steady else []
+        return shlex.join(options)
+
     # -- the loop ----------------------------------------------------------------------------------------------
     def overlay_lines(self, fps: float) -> list[str]:
         c = self.controls
@@ -360,6 +375,8 @@ class LiveSession:
             try:
                 if self.recorder is not None:
                     self.stop_recording()
+                if self.view is not None:  # a look was shown: how to paint a file the same way
+                    print(f"look: {self.look()}", flush=True)
             finally:
                 if self.options.virtual_camera is not None:
                     self.options.virtual_camera.close()

@@ -14,8 +14,10 @@ from typing import Mapping
 
 import numpy as np
 
+from . import catalog
 from .effects import mix
 from .engine import StyleModel
+from .errors import StylecastError
 
 Mix = Mapping["Style", float]
 
@@ -27,6 +29,18 @@ class Style:
     model: StyleModel
     index: int
     name: str
+
+
+def option_name(style: Style) -> str:
+    """How ``--style`` or ``--blend`` names this style: its catalog name when that finds this very model, else the
+    model's path (with ``/STYLE`` for one style of a multi-style model)."""
+    try:
+        if catalog.lookup(style.name).path.resolve() == style.model.path.resolve():
+            return style.name
+    except StylecastError:
+        pass
+    names = style.model.style_names
+    return str(style.model.path) if len(names) == 1 else f"{style.model.path}/{names[style.index]}"
 
 
 def styles_of(models: list[StyleModel]) -> list[Style]:

@@ -250,6 +250,7 @@ def test_live_controls_change_the_picture_and_record(cli_env, still_clip: Path, 
         time.sleep(1.0)
         live.proc.send_signal(signal.SIGINT)
         assert recording_path(live.wait_for("recorded: ")) == interrupted
+        assert live.wait_for("look: ") == "look: --style blue --stroke-scale 1.75"  # for painting a file so
         assert live.proc.wait(timeout=30) == 130, live._stderr()
     assert len(decoded_frames(interrupted)) >= 5
     assert not list(tmp_path.glob(".*partial*"))  # no temporary files left behind

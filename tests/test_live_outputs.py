@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -76,6 +77,35 @@ def test_shipped_multi_style_model_blends_two_paintings_inside_the_network() -> 
     apart = np.abs(a - b).mean()
     assert apart > 5  # two different paintings (measured: 8.9 levels apart on this frame)
     assert np.abs(blend - a).mean() < 0.7 * apart and np.abs(blend - b).mean() < 0.7 * apart
+
+
+def test_the_look_on_screen_is_printed_as_options_that_paint_a_file_the_same(
+        models: dict[str, StyleModel], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What the window shows (a style blended with the next, strength, colours, strokes) as the options of `image`
+    and `video`; given to `image`, they paint the very picture the window paints. A model outside the catalog is
+    named by its path."""
+    import shlex
+
+    import cv2
+
+    from realtime.cli import main
+
+    session = LiveSession(source=None, styles=styles_of([models["red"], models["duo"]]))  # type: ignore[arg-type]
+    assert session.look() == "--style red"
+    c = session.controls
+    c.blend, c.strength, c.preserve_colour, c.stroke_scale = 0.25, 70, True, 2.0
+    look = session.look()
+    assert look == "--style red --blend duo/red:25 --strength 70 --preserve-colour --stroke-scale 2"
+    frame = np.random.default_rng(2).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "frame.png"), frame)
+    assert main(["image", str(tmp_path / "frame.png"), "-o", str(tmp_path / "painted.png"), *shlex.split(look)]) == 0
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "painted.png")),
+                                  session.paint(frame, session.target_mix()))
+    c.steady = True
+    assert session.look().endswith(" --stabilize")
+    own = StyleModel(shutil.copy(models["blue"].path, tmp_path / "my style.onnx"), "cpu")
+    assert LiveSession(source=None, styles=styles_of([own])).look() == shlex.join(  # type: ignore[arg-type]
+        ["--style", str(tmp_path / "my style.onnx")])
 
 
 def test_combine_adds_shared_styles(models: dict[str, StyleModel]) -> None:
