@@ -13,7 +13,6 @@ import importlib
 import os
 import signal
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -24,6 +23,8 @@ from .errors import StylecastError
 
 if TYPE_CHECKING:
     import numpy as np  # for the annotations; the commands import what they need when they run
+
+    from .painter import Painter
 
 EXAMPLES = """\
 examples:
@@ -193,16 +194,11 @@ def _add_blend_option(g: argparse._ArgumentGroup) -> None:
                         "two paintings")
 
 
-def _with_effects(run: Callable[[np.ndarray], np.ndarray], args: argparse.Namespace
-                  ) -> Callable[[np.ndarray], np.ndarray]:
-    """``run`` (a network) with the effects ``args`` ask for; untouched, and bit-exact, when they ask for none."""
-    from .effects import paint
+def _effects(args: argparse.Namespace):  # noqa: ANN202 - Effects (effects.py imports OpenCV: late)
+    from .effects import Effects
 
-    strength = getattr(args, "strength", 100) / 100
-    keep_colour, scale = getattr(args, "preserve_colour", False), getattr(args, "stroke_scale", 1.0)
-    if (strength, keep_colour, scale) == (1.0, False, 1.0):
-        return run
-    return lambda frame: paint(run, frame, strength, keep_colour, scale)
+    return Effects(getattr(args, "strength", 100) / 100, getattr(args, "preserve_colour", False),
+                   getattr(args, "stroke_scale", 1.0))
 
 
 def _gpu_options(args: argparse.Namespace):  # noqa: ANN202 - GpuOptions; providers imports onnxruntime, so late
@@ -351,32 +347,11 @@ def _load(style: str | None, args: argparse.Namespace):  # noqa: ANN202 - StyleM
     return load_model(style or catalog.default_style(), args.device, args.threads, _gpu_options(args))
 
 
-@dataclass(frozen=True)
-class Painter:
-    """What paints pictures or a clip's frames: the network(s) and effects the options ask for, and its name."""
+def _open_painter(args: argparse.Namespace):  # noqa: ANN202 - Painter (onnxruntime: imported late)
+    from .painter import open_painter
 
-    run: Callable[[np.ndarray], np.ndarray]
-    name: str         # 'the_scream', or 'starry_night 70% + wave 30%'
-    placement: object  # where the network runs, as the user is told
-
-
-def _open_painter(args: argparse.Namespace) -> Painter:
-    """One style, or ``--blend``'s mix of two (the live window's ``b``), with the effects the options ask for."""
-    if getattr(args, "blend", None) is None:
-        model = _load(args.style, args)
-        return Painter(_with_effects(model.run, args), model.name, model.placement)
-    from .loader import load_styles
-    from .mixer import describe_mix, render
-
-    other, share = args.blend
-    names = [args.style or catalog.default_style(), other]
-    styles = load_styles(names, args.device, args.threads, _gpu_options(args))
-    if len(styles) != 2:
-        raise StylecastError("--style and --blend must name one style each; a multi-style model's styles are "
-                             "MODEL/STYLE (`stylecast models` lists them)")
-    mixture = {styles[0]: 1 - share, styles[1]: share}
-    return Painter(_with_effects(lambda frame: render(frame, mixture), args), describe_mix(mixture),
-                   styles[0].model.placement)
+    return open_painter(args.style or catalog.default_style(), getattr(args, "blend", None), _effects(args),
+                        args.device, args.threads, _gpu_options(args))
 
 
 def cmd_image(args: argparse.Namespace) -> int:
@@ -405,7 +380,7 @@ def cmd_image(args: argparse.Namespace) -> int:
         original = fit(picture.colour, (image.shape[1], image.shape[0]))  # the optimisation ran at --max-side
         exif = None if args.no_metadata or picture.exif is None else painted_exif(picture.exif, image.shape[1],
                                                                                   image.shape[0])
-        write_image(args.output, _with_effects(lambda _: image, args)(original), inputs=[src], exif=exif)
+        write_image(args.output, _effects(args).around(lambda _: image)(original), inputs=[src], exif=exif)
     else:  # a bad input fails before the load
         def painter() -> Callable[[np.ndarray], np.ndarray]:
             opened = _open_painter(args)

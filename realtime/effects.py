@@ -9,6 +9,7 @@ must cost a small fraction of the network's time.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable
 
 import cv2
@@ -65,6 +66,21 @@ def paint(run: Callable[[Frame], Frame], frame: Frame, strength: float = 1.0, ke
     if keep_colour:
         out = preserve_colour(out, frame)
     return apply_strength(out, frame, strength)
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Effect settings fixed for a whole file (the live window changes its own as keys are pressed)."""
+
+    strength: float = 1.0        # 0-1
+    keep_colour: bool = False
+    stroke_scale: float = 1.0
+
+    def around(self, run: Callable[[Frame], Frame]) -> Callable[[Frame], Frame]:
+        """``run`` with these effects; ``run`` itself, bit-exact and free, when there are none."""
+        if self == Effects():
+            return run
+        return lambda frame: paint(run, frame, self.strength, self.keep_colour, self.stroke_scale)
 
 
 def compose_split(original: Frame, stylized: Frame) -> Frame:
