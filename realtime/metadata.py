@@ -26,6 +26,10 @@ from PIL import Image, UnidentifiedImageError
 ORIENTATION, EXIF_IFD = 0x0112, 0x8769
 PIXEL_X, PIXEL_Y = 0xA002, 0xA003  # the Exif IFD's stored image size
 TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder"}
+# How a TIFF stores its own pixels (size, layout, strips, tiles, its ICC profile): Pillow reads a TIFF's image
+# directory as its EXIF, but none of this describes the painting, which is a different file.
+TIFF_LAYOUT = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 320, 322, 323, 324, 325, 338, 339,
+               513, 514, 34675}
 APPLE_LOCATION = "com.apple.quicktime.location.ISO6709"
 
 
@@ -41,6 +45,8 @@ def picture_exif(path: Path, heif_exif: bytes | None = None) -> Image.Exif | Non
                 exif = picture.getexif()
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError, struct.error):
         return None
+    for tag in TIFF_LAYOUT & set(exif):
+        del exif[tag]
     return exif if len(exif) else None
 
 

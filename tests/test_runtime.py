@@ -282,7 +282,8 @@ def phone_exif(orientation: int = 1):  # noqa: ANN201 - PIL.Image.Exif
 def test_a_painted_photo_keeps_when_and_where_it_was_taken(tmp_path: Path) -> None:
     """A painting without its photo's EXIF lands in a photo library under the day it was painted, with no place:
     date, place and camera are kept (JPEG and PNG, from a JPEG and from a HEIC); what no longer holds is put right
-    (the painting is upright, so its orientation is 1; its own pixel size); --no-metadata leaves it all out."""
+    (the painting is upright, so its orientation is 1; its own pixel size; not a TIFF's strip layout);
+    --no-metadata leaves it all out."""
     import pillow_heif
     from PIL import Image
 
@@ -317,8 +318,12 @@ def test_a_painted_photo_keeps_when_and_where_it_was_taken(tmp_path: Path) -> No
     assert cv2.imread(str(tmp_path / "painted.jpg"))[:, -10:].mean() > cv2.imread(str(tmp_path / "painted.jpg"))[
         :, :10].mean() + 50  # the band turned to the right side, as the orientation said
     assert main(["image", str(jpeg), "-o", str(tmp_path / "shared.jpg"), "--style", "red", "--no-metadata"]) == 0
-    with Image.open(tmp_path / "shared.jpg") as shared:
-        assert len(shared.getexif()) == 0
+    # A TIFF's own layout (strips, sizes), which Pillow reads as EXIF, is not the painting's: nothing to keep.
+    Image.fromarray(photo).save(tmp_path / "scan.tif")
+    assert main(["image", str(tmp_path / "scan.tif"), "-o", str(tmp_path / "scan.jpg"), "--style", "red"]) == 0
+    for name in ("shared.jpg", "scan.jpg"):
+        with Image.open(tmp_path / name) as written:
+            assert len(written.getexif()) == 0, name
 
 
 def test_a_painted_clip_keeps_when_and_where_it_was_filmed(cli_env, tmp_path: Path) -> None:
