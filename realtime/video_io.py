@@ -27,6 +27,7 @@ from .hdr import HdrToSdr
 
 VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9", ".gif": "gif"}
 SILENT_TYPES = {".gif"}  # containers with no place for a soundtrack
+EDIT_LIST_TYPES = {".mp4", ".mov"}  # containers whose edit lists let a track start part way into its first packet
 # GIF times frames in hundredths of a second, and browsers play any delay under 2 of them as 10 (a 60 fps clip
 # would crawl at a sixth of its speed), so a GIF keeps at most one frame per 1/50 s.
 GIF_MIN_DELAY = Fraction(1, 50)
@@ -225,9 +226,15 @@ class VideoReader:
             frames = math.ceil(self.info.frames * self.max_rate / self.info.fps) if self.info.frames else 0
             self.info = replace(self.info, fps=self.max_rate, frames=frames)
 
-    def items(self, with_audio: bool = True) -> Iterator[Item]:
+    def items(self, with_audio: bool = True, sound_before_start: bool = False) -> Iterator[Item]:
         """Video frames (decoded, BGR) and audio packets (raw), in file order, of the part :meth:`trim` chose, at
-        most as many frames a second as :meth:`limit_rate` allows."""
+        most as many frames a second as :meth:`limit_rate` allows.
+
+        Sound comes in packets of ~21 ms, which a part's start falls inside. ``sound_before_start`` (for an MP4 or
+        MOV output, see :data:`EDIT_LIST_TYPES`) keeps that packet, timed from before the start: the file's edit
+        list then skips the samples before it, so the sound starts exactly with the part. Otherwise the packet is
+        left out and the sound starts up to one packet late (in step, but silent till then): other containers
+        would shift every stream to make its time non-negative."""
         streams = [self.video] + ([self.audio] if with_audio and self.audio else [])
         start, end = self.span
         origin = float((self.video.start_time or 0) * self.video.time_base)
@@ -248,9 +255,10 @@ class VideoReader:
                     if packet.dts is None:
                         continue
                     when = float((packet.pts if packet.pts is not None else packet.dts) * packet.time_base)
+                    heard_until = when + float((packet.duration or 0) * packet.time_base)
                     if when >= finish:
                         sound_ended = True
-                    elif when >= begin:
+                    elif when >= begin or (sound_before_start and heard_until > begin + 1e-6):
                         if packet.pts is not None:
                             packet.pts -= shift[packet.stream.index]
                         packet.dts -= shift[packet.stream.index]
