@@ -126,7 +126,7 @@ CASES = {
 
 # What stderr may hold besides the one error line: argparse's usage, and the status line, notes and progress bar
 # of a conversion that failed part-way (a truncated file, a full disk).
-NOT_ERRORS = re.compile(r"usage:| |stylizing .+ with .+ on |note: |.*\| *\d+/\d+ \[")
+NOT_ERRORS = re.compile(r"usage:| |(stylizing|painting) .+ with .+ on |note: |.*\| *\d+/\d+ \[")
 
 
 def assert_refused(result, message: str, workdir: Path, before: dict[str, str]) -> None:  # noqa: ANN001
