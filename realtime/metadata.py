@@ -18,6 +18,7 @@ every player and photo library reads.
 from __future__ import annotations
 
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -41,9 +42,11 @@ def picture_exif(path: Path, heif_exif: bytes | None = None) -> Image.Exif | Non
         if heif_exif is not None:
             exif.load(heif_exif)
         else:
-            with Image.open(path) as picture:
-                exif = picture.getexif()
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, struct.error):
+            with warnings.catch_warnings():  # only the header is read: Pillow's guard against huge pictures is moot
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as picture:
+                    exif = picture.getexif()
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, struct.error, Image.DecompressionBombError):
         return None
     for tag in TIFF_LAYOUT & set(exif):
         del exif[tag]

@@ -326,6 +326,27 @@ def test_a_painted_photo_keeps_when_and_where_it_was_taken(tmp_path: Path) -> No
             assert len(written.getexif()) == 0, name
 
 
+def test_a_huge_picture_s_header_does_not_trip_the_exif_reader(tmp_path: Path) -> None:
+    """Pillow refuses to open a picture of more than 179 million pixels (a guard against decompression bombs);
+    reading a header for its EXIF must not turn that into a traceback or a warning."""
+    import struct
+    import warnings
+    import zlib
+
+    from realtime.metadata import picture_exif
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 14200, 14200, 8, 0, 0, 0, 0)  # 201 million grey pixels, no data to speak of
+    path = tmp_path / "huge.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) +
+                     chunk(b"IEND", b""))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert picture_exif(path) is None
+
+
 def test_a_painted_clip_keeps_when_and_where_it_was_filmed(cli_env, tmp_path: Path) -> None:
     """A phone clip's creation time and place stay with its painting; an iPhone's place, which it states only in
     an Apple key, is written to the standard location tag every library reads. --no-metadata leaves them out."""
