@@ -11,24 +11,10 @@ else); those are converted here directly: primaries by a 3x3 matrix in linear li
 from __future__ import annotations
 
 import io
-import warnings
-from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, UnidentifiedImageError
-
-
-def embedded_profile(path: Path) -> bytes | None:
-    """The ICC profile in a JPEG, PNG, WebP or TIFF file (read from its header only), or None. Pillow's guard
-    against huge pictures is not wanted here: only the header is read, and the caller has its own size limit."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as picture:
-                return picture.info.get("icc_profile") or None
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
-        return None
+from PIL import Image, ImageCms
 
 
 def to_srgb(bgr: np.ndarray, icc: bytes | None) -> np.ndarray:

@@ -18,11 +18,9 @@ every player and photo library reads.
 from __future__ import annotations
 
 import struct
-import warnings
 import zlib
-from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 ORIENTATION, EXIF_IFD = 0x0112, 0x8769
 PIXEL_X, PIXEL_Y = 0xA002, 0xA003  # the Exif IFD's stored image size
@@ -34,19 +32,16 @@ TIFF_LAYOUT = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 
 APPLE_LOCATION = "com.apple.quicktime.location.ISO6709"
 
 
-def picture_exif(path: Path, heif_exif: bytes | None = None) -> Image.Exif | None:
-    """The EXIF of a picture file (read from its header only), or of a HEIC as pillow-heif hands it over; None
-    when there is none or it cannot be read."""
-    exif = Image.Exif()
+def exif_of(source: Image.Image | bytes) -> Image.Exif | None:
+    """The EXIF of an opened picture (Pillow has read only its header) or of a raw EXIF block (as pillow-heif hands
+    a HEIC's over), without a TIFF's own layout tags; None when there is none or it cannot be read."""
     try:
-        if heif_exif is not None:
-            exif.load(heif_exif)
+        if isinstance(source, bytes):
+            exif = Image.Exif()
+            exif.load(source)
         else:
-            with warnings.catch_warnings():  # only the header is read: Pillow's guard against huge pictures is moot
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(path) as picture:
-                    exif = picture.getexif()
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, struct.error, Image.DecompressionBombError):
+            exif = source.getexif()
+    except (OSError, ValueError, SyntaxError, struct.error):
         return None
     for tag in TIFF_LAYOUT & set(exif):
         del exif[tag]

@@ -3,18 +3,19 @@ training both read photos here, so training needs none of the video stack (PyAV)
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-from .colour_profile import embedded_profile, nclx_chromaticities, nclx_to_srgb, to_srgb
+from .colour_profile import nclx_chromaticities, nclx_to_srgb, to_srgb
 from .errors import StylecastError
 from .hdr import BT2020_PRIMARIES, HdrToSdr
-from .metadata import picture_exif
+from .metadata import exif_of
 
 MAX_IMAGE_PIXELS = 16384 * 16384
 HDR_TRANSFERS = {16: "PQ", 18: "HLG"}  # H.273 transfer characteristics
@@ -51,19 +52,31 @@ def read_image(path: Path) -> Picture:
     data = np.fromfile(path, dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is not None:
-        raw, profile, nclx, hdr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED), embedded_profile(path), None, None
-        exif = picture_exif(path)
+        raw, (profile, exif), nclx, hdr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED), picture_header(path), None, None
     else:
         heif = decode_heif(path)
         if heif is None:
             raise StylecastError(f"{path} is not a readable image")
         raw, profile, nclx, hdr = heif.pixels, heif.profile, heif.nclx, heif.hdr
         image = np.ascontiguousarray(raw[..., :3])
-        exif = picture_exif(path, heif.exif) if heif.exif else None
+        exif = exif_of(heif.exif) if heif.exif else None
     if image.shape[0] * image.shape[1] > MAX_IMAGE_PIXELS:
         raise StylecastError(f"{path} is {image.shape[1]}x{image.shape[0]}: larger than 16384x16384")
     image = to_srgb(image, profile) if profile else nclx_to_srgb(image, nclx)
     return Picture(image, to_8bit(raw[..., 3]) if raw.ndim == 3 and raw.shape[2] == 4 else None, hdr, exif)
+
+
+def picture_header(path: Path) -> tuple[bytes | None, Image.Exif | None]:
+    """The ICC profile and the EXIF of a JPEG, PNG, WebP or TIFF file, both from one read of its header (either may
+    be None). Pillow's guard against huge pictures is not wanted here: only the header is read, and the caller has
+    its own size limit."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as picture:
+                return picture.info.get("icc_profile") or None, exif_of(picture)
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+        return None, None
 
 
 def decode_heif(path: Path) -> Heif | None:
