@@ -36,11 +36,15 @@ CLIPS = Kind("clip", "clips", frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm"
              frozenset({".mp4", ".mov", ".mkv", ".webm", ".gif"}), ".mp4")
 
 
+def typed_as_folder(output: str) -> bool:
+    """An output named as a folder by a final slash (given as typed, since ``Path`` drops it)."""
+    return output.endswith((os.sep, "/"))
+
+
 def is_batch(inputs: list[Path], output: str) -> bool:
-    """Several inputs, a folder of them, or an output named as a folder by a final slash (given as typed, since
-    ``Path`` drops it). One file to an existing folder's name without the slash stays an error, as it was: the
-    name may be a mistyped file name (bad-input row 12)."""
-    return len(inputs) > 1 or any(path.is_dir() for path in inputs) or output.endswith((os.sep, "/"))
+    """Several inputs, a folder of them, or an output :func:`typed_as_folder`. One file to an existing folder's name
+    without the slash stays an error, as it was: the name may be a mistyped file name (bad-input row 12)."""
+    return len(inputs) > 1 or any(path.is_dir() for path in inputs) or typed_as_folder(output)
 
 
 def batch_jobs(inputs: list[Path], output: Path, kind: Kind, typed_as_folder: bool = False

@@ -187,6 +187,11 @@ def _add_effect_options(p: argparse.ArgumentParser, title: str, original: str) -
     return g
 
 
+def _add_metadata_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-metadata", action="store_true",
+                   help="leave out the source's date, place and camera (EXIF; a video's tags), e.g. to share it")
+
+
 def _add_blend_option(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--blend", type=blend_spec, metavar="STYLE[:PERCENT]",
                    help="mix a second style into --style, PERCENT of it (default 50), as the live window's b key "
@@ -227,8 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output picture (.png, .jpg, ...), or a folder for several (made if missing)")
     p.add_argument("--style", help=f"style name or path to a .onnx model {default_note}")
     p.add_argument("--size", type=parse_size, help="resize first: WIDTHxHEIGHT or HEIGHT")
-    p.add_argument("--no-metadata", action="store_true",
-                   help="leave out the source's date, place and camera (EXIF; a video's tags), e.g. to share it")
+    _add_metadata_option(p)
     _add_blend_option(_add_effect_options(p, "effects (the live window's; only --strength and --preserve-colour "
                                              "with --optimize)", "the original"))
     _add_runtime_options(p)
@@ -255,8 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", help=f"style name or path to a .onnx model {default_note}")
     p.add_argument("--size", type=parse_size, help="output size: WIDTHxHEIGHT or HEIGHT (default: the input's)")
     p.add_argument("--no-audio", action="store_true", help="drop the soundtrack")
-    p.add_argument("--no-metadata", action="store_true",
-                   help="leave out the source's date, place and camera (EXIF; a video's tags), e.g. to share it")
+    _add_metadata_option(p)
     p.add_argument("--start", type=parse_time, default=0.0,
                    help="paint from this time on: seconds (75.5), M:SS or H:MM:SS (default: the beginning)")
     p.add_argument("--duration", type=positive_time, help="paint this long (seconds, M:SS or H:MM:SS)")
@@ -355,10 +358,10 @@ def _open_painter(args: argparse.Namespace):  # noqa: ANN202 - Painter (onnxrunt
 
 
 def cmd_image(args: argparse.Namespace) -> int:
-    from .batch import is_batch
+    from .batch import is_batch, typed_as_folder
 
     batch = is_batch(args.input, args.output)
-    args.typed_as_folder = args.output.endswith((os.sep, "/"))
+    args.typed_as_folder = typed_as_folder(args.output)
     args.output = Path(args.output)
     if batch:
         return _paint_many(args)
@@ -493,10 +496,10 @@ def cmd_video(args: argparse.Namespace) -> int:
 def _convert_many(args: argparse.Namespace) -> int:
     """Paint every clip with one loaded model; unreadable ones are reported and skipped, and make the exit status
     1. The options (a part, a frame rate, effects) apply to each clip; the flicker filter starts afresh on each."""
-    from .batch import CLIPS, batch_jobs
+    from .batch import CLIPS, batch_jobs, typed_as_folder
 
     output = Path(args.output)
-    jobs = batch_jobs(args.input, output, CLIPS, args.output.endswith((os.sep, "/")))
+    jobs = batch_jobs(args.input, output, CLIPS, typed_as_folder(args.output))
     painter = _open_painter(args)
     print(f"painting {len(jobs)} clips with {painter.name} on {painter.placement}", file=sys.stderr)
     failed = 0
