@@ -70,13 +70,14 @@ def convert_video(reader: VideoReader, dst: Path, stylize: Callable[[np.ndarray]
     info = reader.info
     width, height = output_size(info.width, info.height, size)
     total = min(frames, info.frames) if frames and info.frames else (frames or info.frames or None)
-    keep_audio = with_audio and frames is None and Path(dst).suffix.lower() not in SILENT_TYPES
-    tags = video_tags(dict(reader.container.metadata), Path(dst).suffix.lower()) if metadata else {}
+    suffix = Path(dst).suffix.lower()
+    keep_audio = with_audio and frames is None and suffix not in SILENT_TYPES
+    tags = video_tags(dict(reader.container.metadata), suffix) if metadata else {}
     with atomic_output(dst, [src]) as tmp, VideoWriter(tmp, width, height, info.fps,
                                                       reader.audio if keep_audio else None,
                                                       time_base=reader.video.time_base, tags=tags) as writer:
         bar = tqdm(total=total, unit="frame", desc=Path(dst).name, disable=not progress, dynamic_ncols=True)
-        items = reader.items(with_audio=keep_audio, sound_before_start=Path(dst).suffix.lower() in EDIT_LIST_TYPES)
+        items = reader.items(with_audio=keep_audio, sound_before_start=suffix in EDIT_LIST_TYPES)
         if frames:
             items = _first_frames(items, frames)
 
