@@ -4,10 +4,11 @@ A painting written without its source's metadata lands in a photo library under 
 place and no camera: a holiday's painted photos sort after everything else and vanish from its map. Photo editors
 keep the metadata of what they export, and so does stylecast (``--no-metadata`` leaves it out, for sharing).
 
-Pictures: the source's EXIF (date, place, camera, exposure) goes into a JPEG or PNG painting, with what no longer
+Pictures: the source's EXIF (date, place, camera, exposure) goes into a JPEG, PNG or WebP painting, with what no longer
 holds taken out or corrected: the orientation (the painting is written upright), the embedded thumbnail (it would
 show the unpainted photo) and the stored pixel size. OpenCV writes no EXIF, so the block is put into the encoded
-file: an APP1 segment in a JPEG, an ``eXIf`` chunk in a PNG. WebP and TIFF paintings are written without it.
+file: an APP1 segment in a JPEG, an ``eXIf`` chunk in a PNG, an ``EXIF`` chunk in a WebP (whose simple form is
+turned into the extended one that may carry it). TIFF paintings are written without it.
 
 Videos: the container's descriptive tags (creation time, place, title, the phone's make and model) are copied;
 technical ones (brands, the encoder) are the new file's own. An iPhone states its place only in an Apple key, which
@@ -63,7 +64,7 @@ def painted_exif(exif: Image.Exif, width: int, height: int) -> bytes | None:
 
 
 def with_exif(encoded: bytes, suffix: str, exif: bytes) -> bytes:
-    """``encoded`` (a JPEG or PNG file's bytes) with the EXIF block ``exif`` put in; other types unchanged."""
+    """``encoded`` (a JPEG, PNG or WebP file's bytes) with the EXIF block ``exif`` put in; other types unchanged."""
     if suffix in (".jpg", ".jpeg"):
         payload = b"Exif\x00\x00" + exif
         if len(payload) + 2 > 0xFFFF:  # an APP1 segment's limit; a block this big is mostly maker notes
@@ -80,7 +81,38 @@ def with_exif(encoded: bytes, suffix: str, exif: bytes) -> bytes:
         chunk = b"eXIf" + exif
         return encoded[:at] + struct.pack(">I", len(exif)) + chunk + struct.pack(">I", zlib.crc32(chunk)) + \
             encoded[at:]
+    if suffix == ".webp":
+        return _webp_with_exif(encoded, exif)
     return encoded
+
+
+def _riff_chunk(fourcc: bytes, payload: bytes) -> bytes:
+    return fourcc + struct.pack("<I", len(payload)) + payload + b"\x00" * (len(payload) % 2)
+
+
+def _webp_with_exif(encoded: bytes, exif: bytes) -> bytes:
+    """A WebP holds EXIF only in its extended form: a ``VP8X`` chunk first (flags, canvas size), the image, then
+    an ``EXIF`` chunk. OpenCV writes the simple form, one ``VP8L`` (lossless, its default) or ``VP8 `` chunk."""
+    body = encoded[12:]
+    fourcc = body[:4]
+    if fourcc == b"VP8X":
+        header = bytes([body[8] | 0x08]) + body[9:18]  # the EXIF flag
+        body = body[18:]
+    elif fourcc == b"VP8L":  # signature byte, then width-1 and height-1 in 14 bits each, then the alpha bit
+        bits = int.from_bytes(body[9:13], "little")
+        width, height, alpha = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, (bits >> 28) & 1
+        header = bytes([0x08 | (0x10 if alpha else 0)]) + b"\x00" * 3 + _canvas(width, height)
+    elif fourcc == b"VP8 ":  # a key frame: frame tag (3 bytes), start code (3), then 14-bit width and height
+        width, height = (v & 0x3FFF for v in struct.unpack("<HH", body[14:18]))
+        header = b"\x08" + b"\x00" * 3 + _canvas(width, height)
+    else:
+        return encoded
+    chunks = _riff_chunk(b"VP8X", header) + body + _riff_chunk(b"EXIF", exif)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WEBP" + chunks
+
+
+def _canvas(width: int, height: int) -> bytes:
+    return (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
 
 
 def video_tags(tags: dict[str, str], suffix: str) -> dict[str, str]:

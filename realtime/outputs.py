@@ -78,7 +78,7 @@ def write_image(path: Path, image: np.ndarray, inputs: Iterable[str | Path] = ()
                 exif: bytes | None = None) -> None:
     """Encode with OpenCV (format from the suffix) and write atomically. ``jpeg_quality`` (0-100) applies to .jpg
     only: 95 is OpenCV's own default, documentation figures use less to keep the repository small. ``exif`` (a
-    source photo's, see metadata.py) goes into a JPEG or PNG."""
+    source photo's, see metadata.py) goes into a JPEG, PNG or WebP."""
     suffix = Path(path).suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
         raise StylecastError(f"unsupported image type {suffix or '(none)'} for {path}; use .png or .jpg")

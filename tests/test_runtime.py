@@ -281,7 +281,7 @@ def phone_exif(orientation: int = 1):  # noqa: ANN201 - PIL.Image.Exif
 
 def test_a_painted_photo_keeps_when_and_where_it_was_taken(tmp_path: Path) -> None:
     """A painting without its photo's EXIF lands in a photo library under the day it was painted, with no place:
-    date, place and camera are kept (JPEG and PNG, from a JPEG and from a HEIC); what no longer holds is put right
+    date, place and camera are kept (JPEG, PNG and WebP, from a JPEG and from a HEIC); what no longer holds is put right
     (the painting is upright, so its orientation is 1; its own pixel size; not a TIFF's strip layout);
     --no-metadata leaves it all out."""
     import pillow_heif
@@ -308,7 +308,7 @@ def test_a_painted_photo_keeps_when_and_where_it_was_taken(tmp_path: Path) -> No
     taken = {"camera": ("Apple", "iPhone 15"), "date": "2024:07:14 18:02:11",
              "place": ("N", (48.0, 51.0, 24.0), "E", (2.0, 21.0, 3.0))}
     for src, dst, options in ((jpeg, "painted.jpg", []), (jpeg, "painted.png", ["--size", "30"]),
-                              (heic, "heic.jpg", [])):
+                              (jpeg, "painted.webp", []), (heic, "heic.jpg", [])):
         assert main(["image", str(src), "-o", str(tmp_path / dst), "--style", "red", *options]) == 0
         kept = exif_of(tmp_path / dst)
         assert {key: kept[key] for key in taken} == taken, dst
