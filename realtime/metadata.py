@@ -98,21 +98,19 @@ def _webp_with_exif(encoded: bytes, exif: bytes) -> bytes:
     if fourcc == b"VP8X":
         header = bytes([body[8] | 0x08]) + body[9:18]  # the EXIF flag
         body = body[18:]
-    elif fourcc == b"VP8L":  # signature byte, then width-1 and height-1 in 14 bits each, then the alpha bit
-        bits = int.from_bytes(body[9:13], "little")
-        width, height, alpha = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, (bits >> 28) & 1
-        header = bytes([0x08 | (0x10 if alpha else 0)]) + b"\x00" * 3 + _canvas(width, height)
-    elif fourcc == b"VP8 ":  # a key frame: frame tag (3 bytes), start code (3), then 14-bit width and height
-        width, height = (v & 0x3FFF for v in struct.unpack("<HH", body[14:18]))
-        header = b"\x08" + b"\x00" * 3 + _canvas(width, height)
     else:
-        return encoded
+        if fourcc == b"VP8L":  # signature byte, then width-1 and height-1 in 14 bits each, then the alpha bit
+            bits = int.from_bytes(body[9:13], "little")
+            width, height, alpha = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, (bits >> 28) & 1
+        elif fourcc == b"VP8 ":  # a key frame: frame tag (3 bytes), start code (3), then 14-bit width and height
+            width, height = (v & 0x3FFF for v in struct.unpack("<HH", body[14:18]))
+            alpha = 0
+        else:
+            return encoded
+        flags = 0x08 | (0x10 if alpha else 0)  # EXIF, and alpha where the image has it
+        header = bytes([flags, 0, 0, 0]) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
     chunks = _riff_chunk(b"VP8X", header) + body + _riff_chunk(b"EXIF", exif)
     return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WEBP" + chunks
-
-
-def _canvas(width: int, height: int) -> bytes:
-    return (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
 
 
 def video_tags(tags: dict[str, str], suffix: str) -> dict[str, str]:
