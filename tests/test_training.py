@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -191,6 +192,29 @@ def test_a_model_file_trains_on_from_the_step_it_records(data: dict[str, Path], 
 
     with pytest.raises(StylecastError, match="already has 20 steps"):
         Trainer(tiny_recipe(data, steps=20), tmp_path / "again", data["vgg"], device="cpu", from_model=shipped)
+
+
+def test_a_model_file_goes_on_with_dilated_blocks_and_larger_crops(data: dict[str, Path], tmp_path: Path,
+                                                                   shipped: tuple[Path, Trainer]) -> None:
+    """`--from-model` with `--dilations`, `--size` and `--batch-size`: the file's weights go on in the changed
+    network (every weight keeps its shape), the new file records the change and paints. At a negligible rate the
+    undilated continuation paints like the file (the test above), so a changed picture here is the dilation's."""
+    from realtime.catalog import read_info
+    from realtime.engine import StyleModel
+    from training.cli import main
+
+    shipped, first = shipped
+    wide = tmp_path / "wide.onnx"
+    assert main("train", ["--from-model", str(shipped), "--steps", "22", "--lr-schedule", "20:1e-9", "--out",
+                          str(wide), "--vgg-weights", str(data["vgg"]), "--device", "cpu", "--dilations", "4",
+                          "--size", "64", "--batch-size", "3"]) == 0
+    recipe = Recipe.from_dict(dict(read_info(wide).recipe))
+    assert (recipe.arch, recipe.size, recipe.batch_size) == (replace(first.recipe.arch, dilations=(4,)), 64, 3)
+    assert (recipe.losses, recipe.styles, recipe.seed) == (first.recipe.losses, first.recipe.styles, first.recipe.seed)
+    frame = np.random.default_rng(4).integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    before = StyleModel(shipped, device="cpu").run(frame).astype(np.int16)
+    after = StyleModel(wide, device="cpu").run(frame).astype(np.int16)
+    assert np.abs(after - before).mean() > 10
 
 
 def continue_model(data: dict[str, Path], shipped: Path, ckpt: Path, steps: int, resume: bool = False,

@@ -27,6 +27,8 @@ examples:
       --vgg-weights vgg16_features.pth     (a fast model distilled from models/wave.onnx)
   stylecast train --from-model models/wave.onnx --steps 8000 --lr-schedule 6000:1e-4 --out wave.onnx \\
       --vgg-weights vgg16_features.pth     (train a shipped model further: its recipe, more steps)
+  stylecast train --from-model models/wave.onnx --dilations 1,2,4,2,1 --steps 6000 --out wave-wide.onnx \
+      --vgg-weights vgg16_features.pth     (the same weights with dilated residual blocks: it sees farther)
 
 Checkpoints go to OUT's folder as OUT.ckpt/ (or --checkpoint-dir); Ctrl-C saves one; --resume continues
 exactly where the last one left off. TensorBoard: tensorboard --logdir OUT.ckpt/tb
@@ -78,8 +80,10 @@ def train_parser() -> argparse.ArgumentParser:
                    help="continue the run that made this stylecast model, from the step its recipe records and "
                         "with its weights (the optimiser's moments start afresh, so the rate ramps up over the "
                         "first 100 steps): give --steps above that, and --lr-schedule may lower the rate from "
-                        "there on, and --checkpoint-every, --preview-every and --amp are this run's; every other "
-                        "setting is the run's own (as with --resume). With --resume a "
+                        "there on, and --checkpoint-every, --preview-every and --amp are this run's; so are "
+                        "--size, --batch-size and --dilations, which keep every weight's shape (e.g. dilate a trained "
+                        "network's residual blocks so it sees farther); every other setting is the run's own (as "
+                        "with --resume). With --resume a "
                         "checkpoint of the continued run, once there is one, is used instead")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--threads", type=positive_int, help="torch CPU threads (default: all cores / processes)")
@@ -135,23 +139,27 @@ def run_train(argv: list[str]) -> int:
         recipe = recipe.with_overrides(styles=tuple(
             StyleSpec(image=str(img), name=names[i] if i < len(names) else "") for i, img in enumerate(args.style_image)
         ))
-    recipe = recipe.with_overrides(**{
+    # A continued model file's own recipe is what these apply to (in the trainer), not the one on this command line,
+    # whose default network may not even fit them.
+    changes = {"size": args.size, "batch_size": args.batch_size, "arch.dilations": args.dilations}
+    recipe = recipe.with_overrides(**{} if args.from_model else changes, **{
         "content_dir": str(args.content_dir) if args.content_dir else None,
-        "steps": args.steps, "batch_size": args.batch_size, "size": args.size, "style_size": args.style_size,
+        "steps": args.steps, "style_size": args.style_size,
         "lr": args.lr, "lr_schedule": args.lr_schedule, "seed": args.seed, "checkpoint_every": args.checkpoint_every,
         "preview_every": args.preview_every, "amp": args.amp,
         "losses.content": args.content_weight, "losses.style": args.style_weight, "losses.tv": args.tv_weight,
         "losses.stability": args.stability_weight,
         "losses.distill_style": args.distill_style_weight,
         "losses.content_layer": args.content_layer, "arch.channels": args.channels,
-        "arch.res_blocks": args.res_blocks, "arch.kind": args.network, "arch.dilations": args.dilations,
+        "arch.res_blocks": args.res_blocks, "arch.kind": args.network,
         "teacher": str(args.teacher) if args.teacher else None,
     })
     if args.threads:
         torch.set_num_threads(args.threads)
     ckpt_dir = args.checkpoint_dir or args.out.with_suffix(".ckpt")
     trainer = Trainer(recipe, ckpt_dir, args.vgg_weights, device=args.device, log_dir=ckpt_dir / "tb",
-                      resume=args.resume, from_model=args.from_model)
+                      resume=args.resume, from_model=args.from_model,
+                      continuation_changes={k: v for k, v in changes.items() if v is not None})
     result = trainer.run()
     steps = result.steps_run
     if steps:

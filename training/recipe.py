@@ -38,6 +38,11 @@ class StyleSpec:
                 "licence": self.licence, "source": self.source}
 
 
+# What a model file's continuation (`train --from-model`) may change: the training crop's side, the batch and the
+# residual blocks' dilations. None of them changes a weight's shape.
+CONTINUATION_CHANGES = ("size", "batch_size", "arch.dilations")
+
+
 @dataclass(frozen=True)
 class Recipe:
     styles: tuple[StyleSpec, ...] = ()
@@ -81,6 +86,16 @@ class Recipe:
         return replace(stored, steps=max(self.steps, step),
                        lr_schedule=past + tuple(e for e in self.lr_schedule if e[0] >= step),
                        checkpoint_every=self.checkpoint_every, preview_every=self.preview_every, amp=self.amp)
+
+    def continuation_changes_from(self, before: "Recipe") -> list[str]:
+        """``CONTINUATION_CHANGES`` that differ from ``before``, as "name old -> new" for the run's log."""
+        def value(recipe: Recipe, name: str) -> str:
+            if name == "arch.dilations":
+                return ",".join(map(str, recipe.arch.block_dilations))
+            return str(getattr(recipe, name))
+
+        return [f"{name.removeprefix('arch.')} {value(before, name)} -> {value(self, name)}"
+                for name in CONTINUATION_CHANGES if value(before, name) != value(self, name)]
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

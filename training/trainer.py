@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 import torch.distributed as dist
@@ -187,7 +187,10 @@ def preview_photos(held_out: list[Path], size: int, count: int = 4) -> torch.Ten
 class Trainer:
     def __init__(self, recipe: Recipe, checkpoint_dir: Path, vgg_weights: Path | None, device: str = "auto",
                  log_dir: Path | None = None, resume: bool = False, progress: bool = True,
-                 from_model: Path | None = None, readback_every: int | None = None) -> None:
+                 from_model: Path | None = None, readback_every: int | None = None,
+                 continuation_changes: dict[str, Any] | None = None) -> None:
+        """``continuation_changes``: with ``from_model``, settings named in ``recipe.CONTINUATION_CHANGES`` that the
+        continued run uses instead of the stored run's (a checkpoint of that continuation already holds them)."""
         self.device = pick_device(device)
         self.readback_every = readback_every or (GPU_READBACK_EVERY if self.device.type == "cuda" else 1)
         self.checkpoint_dir = checkpoint_dir
@@ -209,7 +212,13 @@ class Trainer:
             print(f"stylecast: continuing {from_model} from step {state['step']} (its weights; the optimiser's "
                   "moments start afresh)")
         if state is not None:
-            recipe = recipe.resumed_from(Recipe.from_dict(state["recipe"]), int(state["step"]))
+            stored = Recipe.from_dict(state["recipe"])
+            recipe = recipe.resumed_from(stored, int(state["step"]))
+            if "optimizer" not in state and continuation_changes:
+                recipe = recipe.with_overrides(**continuation_changes)  # CONTINUATION_CHANGES only
+                changed = recipe.continuation_changes_from(stored)
+                if changed:
+                    print(f"stylecast: the continuation changes {'; '.join(changed)}")
             self.start_step = int(state["step"])
         # The step at which Adam's moments started afresh on trained weights (a continued model file), kept in
         # checkpoints so a resumed continuation warms up exactly as the unbroken one would; None for other runs.
