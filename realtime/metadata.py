@@ -8,7 +8,7 @@ Pictures: the source's EXIF (date, place, camera, exposure) goes into a JPEG, PN
 holds taken out or corrected: the orientation (the painting is written upright), the embedded thumbnail (it would
 show the unpainted photo) and the stored pixel size. OpenCV writes no EXIF, so the block is put into the encoded
 file: an APP1 segment in a JPEG, an ``eXIf`` chunk in a PNG, an ``EXIF`` chunk in a WebP (whose simple form is
-turned into the extended one that may carry it). TIFF paintings are written without it.
+turned into the extended one that may carry it), tags of the image's own directory in a TIFF.
 
 Videos: the container's descriptive tags (creation time, place, title, the phone's make and model) are copied;
 technical ones (brands, the encoder) are the new file's own. An iPhone states its place only in an Apple key, which
@@ -18,12 +18,15 @@ every player and photo library reads.
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
+from itertools import accumulate
 
-from PIL import Image
+from PIL import Image, TiffImagePlugin, TiffTags
 
-ORIENTATION, EXIF_IFD = 0x0112, 0x8769
+ORIENTATION, EXIF_IFD, GPS_IFD, INTEROP_IFD = 0x0112, 0x8769, 0x8825, 0xA005
+STRIP_OFFSETS, STRIP_BYTE_COUNTS = 273, 279  # OpenCV writes a TIFF's pixels in strips
 PIXEL_X, PIXEL_Y = 0xA002, 0xA003  # the Exif IFD's stored image size
 TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder"}
 # How a TIFF stores its own pixels (size, layout, strips, tiles, its ICC profile): Pillow reads a TIFF's image
@@ -64,7 +67,8 @@ def painted_exif(exif: Image.Exif, width: int, height: int) -> bytes | None:
 
 
 def with_exif(encoded: bytes, suffix: str, exif: bytes) -> bytes:
-    """``encoded`` (a JPEG, PNG or WebP file's bytes) with the EXIF block ``exif`` put in; other types unchanged."""
+    """``encoded`` (a JPEG, PNG, WebP or TIFF file's bytes) with the EXIF block ``exif`` put in; other types
+    unchanged."""
     if suffix in (".jpg", ".jpeg"):
         payload = b"Exif\x00\x00" + exif
         if len(payload) + 2 > 0xFFFF:  # an APP1 segment's limit; a block this big is mostly maker notes
@@ -83,6 +87,11 @@ def with_exif(encoded: bytes, suffix: str, exif: bytes) -> bytes:
             encoded[at:]
     if suffix == ".webp":
         return _webp_with_exif(encoded, exif)
+    if suffix in (".tif", ".tiff"):
+        try:
+            return _tiff_with_exif(encoded, exif)
+        except (ValueError, TypeError, KeyError, OSError, struct.error):  # written without, rather than not at all
+            return encoded
     return encoded
 
 
@@ -119,3 +128,33 @@ def video_tags(tags: dict[str, str], suffix: str) -> dict[str, str]:
     if suffix in (".mp4", ".mov") and "location" not in kept and APPLE_LOCATION in kept:
         kept["location"] = kept[APPLE_LOCATION]
     return kept
+
+
+def _tiff_with_exif(encoded: bytes, exif: bytes) -> bytes:
+    """A TIFF keeps EXIF in its image's own directory: the camera and the date as its tags, the exposure and the
+    place in sub-directories that tags point to. OpenCV writes none of them, so the file is written again as Pillow
+    writes one (header, directory with its values, then the image's strips, unchanged), the directory with the
+    EXIF's tags added. Pillow's own TIFF writer cannot both compress and write sub-directories."""
+    # A copy, tag by tag: Pillow writes only the tags whose values it has decoded, and decodes them as they are read.
+    directory = TiffImagePlugin.ImageFileDirectory_v2(ifh=encoded[:8])
+    with Image.open(io.BytesIO(encoded)) as tiff:
+        for tag, value in tiff.tag_v2.items():
+            directory.tagtype[tag] = tiff.tag_v2.tagtype[tag]
+            directory[tag] = value
+    # Pillow reads both as tuples, one strip or many (their tags' declared counts vary).
+    strips = [encoded[at:at + n] for at, n in zip(directory[STRIP_OFFSETS], directory[STRIP_BYTE_COUNTS], strict=True)]
+    tags = Image.Exif()
+    tags.load(exif)
+    for tag, value in tags.items():
+        if tag in TIFF_LAYOUT:
+            continue
+        if tag in (EXIF_IFD, GPS_IFD):
+            value = dict(tags.get_ifd(tag))
+            if INTEROP_IFD in value:  # a pointer into the source's block: its directory instead
+                value[INTEROP_IFD] = dict(tags.get_ifd(INTEROP_IFD))
+        directory[tag] = value
+    # Pillow writes strip offsets counted from the end of the directory's values, where the strips follow.
+    directory.tagtype[STRIP_OFFSETS] = TiffTags.LONG
+    directory[STRIP_OFFSETS] = tuple(accumulate(map(len, strips[:-1]), initial=0))
+    header = encoded[:4] + struct.pack("<I" if encoded[:2] == b"II" else ">I", 8)  # the directory right after it
+    return header + directory.tobytes(8) + b"".join(strips)

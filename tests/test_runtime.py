@@ -281,9 +281,9 @@ def phone_exif(orientation: int = 1):  # noqa: ANN201 - PIL.Image.Exif
 
 def test_a_painted_photo_keeps_when_and_where_it_was_taken(tmp_path: Path) -> None:
     """A painting without its photo's EXIF lands in a photo library under the day it was painted, with no place:
-    date, place and camera are kept (JPEG, PNG and WebP, from a JPEG and from a HEIC); what no longer holds is put right
-    (the painting is upright, so its orientation is 1; its own pixel size; not a TIFF's strip layout);
-    --no-metadata leaves it all out."""
+    date, place and camera are kept (JPEG, PNG, WebP and TIFF, from a JPEG and from a HEIC); what no longer holds is put
+    right (the painting is upright, so its orientation is 1; its own pixel size; not a TIFF's strip layout), and the
+    pixels are those of the painting written without it; --no-metadata leaves it all out."""
     import pillow_heif
     from PIL import Image
 
@@ -297,10 +297,10 @@ def test_a_painted_photo_keeps_when_and_where_it_was_taken(tmp_path: Path) -> No
     heif.save(str(heic), quality=90, exif=phone_exif().tobytes())
 
     def exif_of(path: Path) -> dict[str, object]:
-        with Image.open(path) as picture:
+        with Image.open(path) as picture:  # a TIFF's sub-directories are read from the open file
             exif = picture.getexif()
             shape = picture.size
-        inner, gps = exif.get_ifd(0x8769), exif.get_ifd(0x8825)
+            inner, gps = exif.get_ifd(0x8769), exif.get_ifd(0x8825)
         return {"camera": (exif.get(0x010F), exif.get(0x0110)), "orientation": exif.get(0x0112),
                 "date": inner.get(0x9003), "size": (inner.get(0xA002), inner.get(0xA003)), "shape": shape,
                 "place": (gps.get(1), tuple(gps.get(2, ())), gps.get(3), tuple(gps.get(4, ())))}
@@ -308,7 +308,7 @@ def test_a_painted_photo_keeps_when_and_where_it_was_taken(tmp_path: Path) -> No
     taken = {"camera": ("Apple", "iPhone 15"), "date": "2024:07:14 18:02:11",
              "place": ("N", (48.0, 51.0, 24.0), "E", (2.0, 21.0, 3.0))}
     for src, dst, options in ((jpeg, "painted.jpg", []), (jpeg, "painted.png", ["--size", "30"]),
-                              (jpeg, "painted.webp", []), (heic, "heic.jpg", [])):
+                              (jpeg, "painted.webp", []), (jpeg, "painted.tif", []), (heic, "heic.jpg", [])):
         assert main(["image", str(src), "-o", str(tmp_path / dst), "--style", "red", *options]) == 0
         kept = exif_of(tmp_path / dst)
         assert {key: kept[key] for key in taken} == taken, dst
@@ -318,6 +318,8 @@ def test_a_painted_photo_keeps_when_and_where_it_was_taken(tmp_path: Path) -> No
     assert cv2.imread(str(tmp_path / "painted.jpg"))[:, -10:].mean() > cv2.imread(str(tmp_path / "painted.jpg"))[
         :, :10].mean() + 50  # the band turned to the right side, as the orientation said
     assert main(["image", str(jpeg), "-o", str(tmp_path / "shared.jpg"), "--style", "red", "--no-metadata"]) == 0
+    assert main(["image", str(jpeg), "-o", str(tmp_path / "plain.tif"), "--style", "red", "--no-metadata"]) == 0
+    assert np.array_equal(cv2.imread(str(tmp_path / "painted.tif")), cv2.imread(str(tmp_path / "plain.tif")))
     # A TIFF's own layout (strips, sizes), which Pillow reads as EXIF, is not the painting's: nothing to keep.
     Image.fromarray(photo).save(tmp_path / "scan.tif")
     assert main(["image", str(tmp_path / "scan.tif"), "-o", str(tmp_path / "scan.jpg"), "--style", "red"]) == 0
