@@ -27,7 +27,7 @@ examples:
       --vgg-weights vgg16_features.pth     (a fast model distilled from models/wave.onnx)
   stylecast train --from-model models/wave.onnx --steps 8000 --lr-schedule 6000:1e-4 --out wave.onnx \\
       --vgg-weights vgg16_features.pth     (train a shipped model further: its recipe, more steps)
-  stylecast train --from-model models/wave.onnx --dilations 1,2,4,2,1 --steps 6000 --out wave-wide.onnx \
+  stylecast train --from-model models/wave.onnx --dilations 1,2,4,2,1 --steps 6000 --out wave-wide.onnx \\
       --vgg-weights vgg16_features.pth     (the same weights with dilated residual blocks: it sees farther)
 
 Checkpoints go to OUT's folder as OUT.ckpt/ (or --checkpoint-dir); Ctrl-C saves one; --resume continues
