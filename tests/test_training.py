@@ -337,10 +337,17 @@ def test_divergence_guard_ignores_hard_batches_and_catches_a_blow_up() -> None:
     guard = DivergenceGuard()
     steady = 3 + rng.normal(0, 0.4, 400)
     steady[::37] = 40  # one hard batch now and then, as a near-flat crop gives
+    steady[300:] *= 1.3  # and a rate raised part way, which costs a little
     assert all(guard.diverged(float(v)) is None for v in steady)
     # The shipped six-painting run: from ~3 to thousands within a few dozen steps, and it stays there.
     flags = [guard.diverged(float(v)) for v in 10 ** rng.uniform(2, 5, 20)]
     assert flags[-1] is not None and flags[-1] > 10 and flags.index(next(f for f in flags if f)) <= 12
+    # Session 26's collapse to flat pictures: no blow-up, the loss settles 2.7x above its level.
+    collapsed = DivergenceGuard()
+    for v in 1.6 + rng.normal(0, 0.15, 300):
+        assert collapsed.diverged(float(v)) is None
+    flags = [collapsed.diverged(float(v)) for v in 4.4 + rng.normal(0, 0.3, 20)]
+    assert any(flags[:11])
 
 
 def test_a_diverging_run_stops_and_names_the_last_good_checkpoint(data: dict[str, Path], tmp_path: Path,
