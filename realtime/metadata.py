@@ -34,6 +34,8 @@ TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder"
 TIFF_LAYOUT = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 320, 322, 323, 324, 325, 338, 339,
                513, 514, 34675}
 APPLE_LOCATION = "com.apple.quicktime.location.ISO6709"
+# What Pillow raises on an EXIF block it cannot write back (damaged or exotic): the painting goes without it.
+UNWRITABLE_EXIF = (ValueError, TypeError, KeyError, OSError, struct.error)
 
 
 def exif_of(source: Image.Image | bytes) -> Image.Exif | None:
@@ -62,7 +64,7 @@ def painted_exif(exif: Image.Exif, width: int, height: int) -> bytes | None:
         if PIXEL_X in inner or PIXEL_Y in inner:
             inner[PIXEL_X], inner[PIXEL_Y] = width, height
         return exif.tobytes()
-    except (ValueError, TypeError, KeyError, OSError, struct.error):
+    except UNWRITABLE_EXIF:
         return None
 
 
@@ -90,7 +92,7 @@ def with_exif(encoded: bytes, suffix: str, exif: bytes) -> bytes:
     if suffix in (".tif", ".tiff"):
         try:
             return _tiff_with_exif(encoded, exif)
-        except (ValueError, TypeError, KeyError, OSError, struct.error):  # written without, rather than not at all
+        except UNWRITABLE_EXIF:  # written without, rather than not at all
             return encoded
     return encoded
 

@@ -15,7 +15,7 @@ from realtime.cli import positive_int
 from realtime.errors import StylecastError
 
 from .network import KINDS, Architecture
-from .recipe import StyleSpec, load_recipe, lr_schedule
+from .recipe import CONTINUATION_CHANGES, StyleSpec, load_recipe, lr_schedule
 
 TRAIN_EXAMPLES = """\
 examples:
@@ -139,21 +139,22 @@ def run_train(argv: list[str]) -> int:
         recipe = recipe.with_overrides(styles=tuple(
             StyleSpec(image=str(img), name=names[i] if i < len(names) else "") for i, img in enumerate(args.style_image)
         ))
-    # A continued model file's own recipe is what these apply to (in the trainer), not the one on this command line,
-    # whose default network may not even fit them.
-    changes = {"size": args.size, "batch_size": args.batch_size, "arch.dilations": args.dilations}
-    recipe = recipe.with_overrides(**{} if args.from_model else changes, **{
+    overrides = {
         "content_dir": str(args.content_dir) if args.content_dir else None,
-        "steps": args.steps, "style_size": args.style_size,
+        "steps": args.steps, "batch_size": args.batch_size, "size": args.size, "style_size": args.style_size,
         "lr": args.lr, "lr_schedule": args.lr_schedule, "seed": args.seed, "checkpoint_every": args.checkpoint_every,
         "preview_every": args.preview_every, "amp": args.amp,
         "losses.content": args.content_weight, "losses.style": args.style_weight, "losses.tv": args.tv_weight,
         "losses.stability": args.stability_weight,
         "losses.distill_style": args.distill_style_weight,
         "losses.content_layer": args.content_layer, "arch.channels": args.channels,
-        "arch.res_blocks": args.res_blocks, "arch.kind": args.network,
+        "arch.res_blocks": args.res_blocks, "arch.kind": args.network, "arch.dilations": args.dilations,
         "teacher": str(args.teacher) if args.teacher else None,
-    })
+    }
+    # A continued model file's own recipe is what these apply to (in the trainer), not the one on this command line,
+    # whose default network may not even fit them.
+    changes = {name: overrides.pop(name) for name in CONTINUATION_CHANGES} if args.from_model else {}
+    recipe = recipe.with_overrides(**overrides)
     if args.threads:
         torch.set_num_threads(args.threads)
     ckpt_dir = args.checkpoint_dir or args.out.with_suffix(".ckpt")

@@ -211,10 +211,12 @@ class Trainer:
                                      "to train it further")
             print(f"stylecast: continuing {from_model} from step {state['step']} (its weights; the optimiser's "
                   "moments start afresh)")
+        # A model file continued (its weights, fresh optimiser moments), not a checkpoint resumed.
+        continues_file = state is not None and "optimizer" not in state
         if state is not None:
             stored = Recipe.from_dict(state["recipe"])
             recipe = recipe.resumed_from(stored, int(state["step"]))
-            if "optimizer" not in state and continuation_changes:
+            if continues_file and continuation_changes:
                 recipe = recipe.with_overrides(**continuation_changes)  # CONTINUATION_CHANGES only
                 changed = recipe.continuation_changes_from(stored)
                 if changed:
@@ -222,8 +224,7 @@ class Trainer:
             self.start_step = int(state["step"])
         # The step at which Adam's moments started afresh on trained weights (a continued model file), kept in
         # checkpoints so a resumed continuation warms up exactly as the unbroken one would; None for other runs.
-        self.moments_from: int | None = (self.start_step if state is not None and "optimizer" not in state
-                                         else (state or {}).get("moments_from"))
+        self.moments_from: int | None = (self.start_step if continues_file else (state or {}).get("moments_from"))
         if not recipe.content_dir:
             raise StylecastError("no training photos: pass --content-dir (or a recipe with content_dir)")
         if recipe.arch.num_styles != len(recipe.styles):
