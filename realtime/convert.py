@@ -15,7 +15,7 @@ from .errors import StylecastError
 from .metadata import painted_exif, video_tags
 from .outputs import atomic_output, check_output_path, write_image
 from .picture_io import Picture
-from .video_io import EDIT_LIST_TYPES, SILENT_TYPES, VideoFrame, VideoReader, VideoWriter
+from .video_io import SILENT_TYPES, VideoFrame, VideoReader, VideoWriter
 
 # The most a style network is run on at once: 8K UHD. The shipped fast network needs about 14 GB of memory for an
 # 8K frame on a CPU (430 bytes a pixel); bigger pictures would be killed for memory instead of failing clearly.
@@ -77,7 +77,7 @@ def convert_video(reader: VideoReader, dst: Path, stylize: Callable[[np.ndarray]
                                                       reader.audio if keep_audio else None,
                                                       time_base=reader.video.time_base, tags=tags) as writer:
         bar = tqdm(total=total, unit="frame", desc=Path(dst).name, disable=not progress, dynamic_ncols=True)
-        items = reader.items(with_audio=keep_audio, sound_before_start=suffix in EDIT_LIST_TYPES)
+        items = reader.items(with_audio=keep_audio, sound_before_start=writer.sound_before_start)
         if frames:
             items = _first_frames(items, frames)
 

@@ -230,10 +230,11 @@ class VideoReader:
         """Video frames (decoded, BGR) and audio packets (raw), in file order, of the part :meth:`trim` chose, at
         most as many frames a second as :meth:`limit_rate` allows.
 
-        Sound comes in packets of ~21 ms, which a part's start falls inside. ``sound_before_start`` (for an MP4 or
-        MOV output, see :data:`EDIT_LIST_TYPES`) keeps that packet, timed from before the start: the file's edit
-        list then skips the samples before it, so the sound starts exactly with the part. Otherwise the packet is
-        left out and the sound starts up to one packet late (in step, but silent till then): other containers
+        Sound comes in packets of ~21 ms, which a part's start falls inside. ``sound_before_start`` (for a writer
+        that can drop the samples before time 0, see :attr:`VideoWriter.sound_before_start`) keeps that packet,
+        timed from before the start, and the one before it: a decoder needs it to warm up, as an AAC frame overlaps
+        the one before. The sound then starts exactly with the part. Otherwise the packet is left out and the
+        sound starts up to one packet late (in step, but silent till then): an MKV or WebM whose sound is copied
         would shift every stream to make its time non-negative."""
         streams = [self.video] + ([self.audio] if with_audio and self.audio else [])
         start, end = self.span
@@ -249,6 +250,7 @@ class VideoReader:
         index, ended, sound_ended = 0, False, len(streams) == 1
         rate = RateLimit(self.max_rate) if self.max_rate is not None else None
         last_time: float | None = None
+        warm_up: list[av.Packet] = []  # the sound packet before the one the part starts in
         try:
             for packet in self.container.demux(*streams):
                 if packet.stream.type == "audio":
@@ -259,10 +261,14 @@ class VideoReader:
                     if when >= finish:
                         sound_ended = True
                     elif when >= begin or (sound_before_start and heard_until > begin + 1e-6):
-                        if packet.pts is not None:
-                            packet.pts -= shift[packet.stream.index]
-                        packet.dts -= shift[packet.stream.index]
-                        yield packet
+                        for kept in warm_up + [packet]:
+                            if kept.pts is not None:
+                                kept.pts -= shift[kept.stream.index]
+                            kept.dts -= shift[kept.stream.index]
+                            yield kept
+                        warm_up = []
+                    elif sound_before_start:
+                        warm_up = [packet]
                 elif not ended:
                     for frame in self._whole_frames(packet):
                         if frame.time is not None and frame.time < begin - 1e-6:  # decoded from the keyframe before
@@ -336,6 +342,22 @@ def expected_gif_frames(frames: int, fps: Fraction) -> int:
     return math.ceil(frames / math.ceil(Fraction(fps) * GIF_MIN_DELAY))
 
 
+def from_time_zero(frame: av.AudioFrame) -> av.AudioFrame | None:
+    """``frame`` without its samples timed before 0, or None when all of them are: the part of a warm-up packet
+    (see :meth:`VideoReader.items`) that comes before a trimmed part's start."""
+    if frame.time is None or frame.time >= 0:
+        return frame
+    skip = round(-frame.time * frame.sample_rate)
+    if skip >= frame.samples:
+        return None
+    samples = frame.to_ndarray()  # planar: a row per channel; packed: one row, channels interleaved
+    step = 1 if frame.format.is_planar else len(frame.layout.channels)
+    kept = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, skip * step:]), format=frame.format.name,
+                                      layout=frame.layout.name)
+    kept.sample_rate, kept.time_base, kept.pts = frame.sample_rate, frame.time_base, 0
+    return kept
+
+
 def encoder_rate(codec: str, wanted: int | None) -> int:
     """The sample rate to encode at: ``wanted`` where the encoder takes it, else the nearest it takes above (Opus
     runs only at 8-48 kHz steps, so a CD-rate 44.1 kHz soundtrack goes to WebM at 48 kHz)."""
@@ -358,7 +380,7 @@ class VideoWriter:
     def __init__(self, path: Path, width: int, height: int, fps: Fraction,
                  audio: av.audio.stream.AudioStream | None = None, pcm: tuple[int, int] | None = None,
                  time_base: Fraction | None = None, tags: dict[str, str] | None = None) -> None:
-        suffix = Path(path).suffix.lower()  # atomic_output's temporary names keep the final suffix
+        suffix = self.suffix = Path(path).suffix.lower()  # atomic_output's temporary names keep the final suffix
         codec = video_codec_for(Path(path))
         if suffix in SILENT_TYPES and (audio is not None or pcm is not None):
             raise StylecastError(f"{suffix} files hold no sound; leave the audio out")
@@ -388,8 +410,9 @@ class VideoWriter:
         if audio is not None:
             if audio.codec_context.name in COPYABLE_AUDIO.get(suffix, {audio.codec_context.name}):
                 self.audio_out = self.container.add_stream_from_template(audio)
-            else:
-                self._add_audio_encoder(suffix, audio.codec_context.sample_rate)
+            else:  # mono stays mono (made stereo, each side would play 3 dB quieter); surround is mixed to stereo
+                channels = len(audio.codec_context.layout.channels)
+                self._add_audio_encoder(suffix, audio.codec_context.sample_rate, {1: "mono"}.get(channels, "stereo"))
         elif pcm is not None:
             self.pcm_rate, channels = pcm
             self._add_audio_encoder(suffix, self.pcm_rate, "stereo" if channels == 2 else "mono")
@@ -422,7 +445,16 @@ class VideoWriter:
         for frame in frames:
             self.container.mux(self.video.encode(frame))
 
+    @property
+    def sound_before_start(self) -> bool:
+        """Whether sound timed before 0 (the head of the packet a trimmed part starts in) is skipped exactly: by
+        the file's edit list when the sound is copied into an MP4 or MOV (see :data:`EDIT_LIST_TYPES`), or here
+        when it is encoded anew (see :meth:`write_audio`)."""
+        return self.audio_out is not None and (self.resampler is not None or self.suffix in EDIT_LIST_TYPES)
+
     def write_audio(self, packet: av.Packet) -> None:
+        """Copy one sound packet, or decode and encode it anew when the output cannot hold its codec; sound
+        timed before 0 is then left out to the sample."""
         if self.audio_out is None:
             return
         if self.resampler is None:
@@ -430,7 +462,9 @@ class VideoWriter:
             self.container.mux(packet)
             return
         for decoded in packet.decode():
-            self._encode_audio(decoded)
+            heard = from_time_zero(decoded)
+            if heard is not None:
+                self._encode_audio(heard)
 
     def write_pcm(self, samples: np.ndarray) -> None:
         """Raw float32 samples, [n, channels] (the writer must have been opened with ``pcm``)."""
@@ -441,13 +475,13 @@ class VideoWriter:
         self.samples += len(samples)
         self._encode_audio(frame)
 
-    def _add_audio_encoder(self, suffix: str, rate: int | None, layout: str | None = None) -> None:
+    def _add_audio_encoder(self, suffix: str, rate: int | None, layout: str) -> None:
         """The audio encoder the output type takes (AAC; Opus for WebM) at the nearest rate it takes to ``rate``,
-        and a resampler that converts any audio to its sample format, layout and rate."""
+        in ``layout`` ("mono" or "stereo"), and a resampler that converts any audio to its sample format, layout and
+        rate."""
         codec = AUDIO_FALLBACK.get(suffix, "aac")
         self.audio_out = self.container.add_stream(codec, rate=encoder_rate(codec, rate))
-        if layout:
-            self.audio_out.layout = layout
+        self.audio_out.layout = layout
         context = self.audio_out.codec_context
         self.resampler = av.AudioResampler(format=context.format.name, layout=context.layout.name,
                                            rate=context.sample_rate)

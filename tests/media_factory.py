@@ -246,6 +246,24 @@ def flash_and_click_video(path: Path, at: float, seconds: float = 4.0) -> Path:
     return path
 
 
+def tone_video(path: Path, hz: float = 440.0, seconds: float = 4.0) -> Path:
+    """A 30 fps MP4 with mono AAC sound: a steady sine at ``hz`` and half of full scale from the first sample, so
+    any stretch of the sound can be told from the rest by its phase."""
+    from realtime.video_io import VideoWriter
+
+    rate = 48000
+    with VideoWriter(path, 64, 48, Fraction(30), pcm=(rate, 1)) as writer:
+        for _ in range(round(seconds * 30)):
+            writer.write(np.full((48, 64, 3), 20, np.uint8))
+        writer.write_pcm(tone(hz, 0.0, seconds)[:, None])
+    return path
+
+
+def tone(hz: float, start: float, seconds: float, rate: int = 48000) -> np.ndarray:
+    """The samples of :func:`tone_video`'s sine from ``start`` seconds on."""
+    return (0.5 * np.sin(2 * np.pi * hz * (start + np.arange(round(seconds * rate)) / rate))).astype(np.float32)
+
+
 # ICC colour profiles built here from a colour space's primaries (no profile files to ship): what Little CMS reads
 # is independent of the RGB-to-RGB matrix a test computes directly (D65 to D65, no adaptation).
 SRGB_PRIMARIES = [(0.64, 0.33), (0.30, 0.60), (0.15, 0.06)]

@@ -16,7 +16,7 @@ from realtime.errors import StylecastError
 from tests.conftest import REPO, asset, run_cli
 from tests.media_factory import (DISPLAY_P3_PRIMARIES, anamorphic_video, as_srgb, encoded_clip, flash_and_click_video,
                                  hdr_video, icc_profile, interlaced_video, progressive_then_interlaced_video,
-                                 rotated_video, sdr_as_hdr, variable_rate_video)
+                                 rotated_video, sdr_as_hdr, tone, tone_video, variable_rate_video)
 from tests.model_factory import BLUE, RED, apply_tint
 
 
@@ -577,6 +577,30 @@ def test_a_part_of_a_clip_keeps_picture_and_sound_together(cli_env, tmp_path: Pa
     late = run_cli(cli_env, "video", src, "-o", tmp_path / "late.mp4", "--style", "red", "--start", "5")
     assert late.returncode != 0 and not (tmp_path / "late.mp4").exists()
     assert late.stderr.strip().splitlines()[-1].endswith("clap.mp4 is 4.0 s long: nothing to paint from 5 s on")
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_a_parts_sound_is_the_clips_own_from_the_first_sample(tmp_path: Path, suffix: str) -> None:
+    """A part cut 1.5 s into a clip (its start 14 ms into a sound packet) sounds exactly as the clip does from 1.5
+    s on, from the part's first sample: in an MP4, where the AAC is copied and the edit list skips the packet's
+    head, and in a WebM, where it is encoded anew as Opus and cut to the sample. Both keep the packet before as
+    the decoder's warm-up (without it an MP4's first 5 ms faded in from a fifth of the level, and a WebM's sound
+    started 15 ms late), and mono sound stays mono (as stereo, each side played 3 dB quieter)."""
+    from realtime.convert import convert_video
+    from realtime.video_io import VideoReader
+
+    src = tone_video(tmp_path / "tone.mp4")
+    dst = tmp_path / f"part{suffix}"
+    with VideoReader(src) as reader:
+        reader.trim(1.5, 1.5)
+        convert_video(reader, dst, lambda image: image, progress=False)
+    with av.open(str(dst)) as c:
+        assert c.streams.audio[0].codec_context.channels == 1
+        sound = list(c.decode(audio=0))
+    assert float(sound[0].time) == pytest.approx(0, abs=0.001)
+    heard = np.concatenate([frame.to_ndarray()[0] for frame in sound])
+    assert len(heard) / 48000 == pytest.approx(1.5, abs=0.05)
+    np.testing.assert_allclose(heard[:4800], tone(440, 1.5, 0.1), atol=0.03)  # 100 ms, to the sample
 
 
 def test_a_lower_frame_rate_paints_fewer_frames_at_their_own_times(cli_env, tmp_path: Path) -> None:
