@@ -410,12 +410,12 @@ class VideoWriter:
         if audio is not None:
             if audio.codec_context.name in COPYABLE_AUDIO.get(suffix, {audio.codec_context.name}):
                 self.audio_out = self.container.add_stream_from_template(audio)
-            else:  # mono stays mono (made stereo, each side would play 3 dB quieter); surround is mixed to stereo
-                channels = len(audio.codec_context.layout.channels)
-                self._add_audio_encoder(suffix, audio.codec_context.sample_rate, {1: "mono"}.get(channels, "stereo"))
+            else:
+                source = audio.codec_context
+                self._add_audio_encoder(suffix, source.sample_rate, len(source.layout.channels))
         elif pcm is not None:
             self.pcm_rate, channels = pcm
-            self._add_audio_encoder(suffix, self.pcm_rate, "stereo" if channels == 2 else "mono")
+            self._add_audio_encoder(suffix, self.pcm_rate, channels)
         self.frames = 0
         self.samples = 0
 
@@ -475,13 +475,13 @@ class VideoWriter:
         self.samples += len(samples)
         self._encode_audio(frame)
 
-    def _add_audio_encoder(self, suffix: str, rate: int | None, layout: str) -> None:
+    def _add_audio_encoder(self, suffix: str, rate: int | None, channels: int) -> None:
         """The audio encoder the output type takes (AAC; Opus for WebM) at the nearest rate it takes to ``rate``,
-        in ``layout`` ("mono" or "stereo"), and a resampler that converts any audio to its sample format, layout and
-        rate."""
+        mono for one channel and stereo for more (mono made stereo would play 3 dB quieter on each side; surround
+        is mixed to stereo), and a resampler that converts any audio to its sample format, layout and rate."""
         codec = AUDIO_FALLBACK.get(suffix, "aac")
         self.audio_out = self.container.add_stream(codec, rate=encoder_rate(codec, rate))
-        self.audio_out.layout = layout
+        self.audio_out.layout = "mono" if channels == 1 else "stereo"
         context = self.audio_out.codec_context
         self.resampler = av.AudioResampler(format=context.format.name, layout=context.layout.name,
                                            rate=context.sample_rate)
