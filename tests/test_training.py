@@ -389,6 +389,26 @@ def test_corrupt_checkpoint_is_detected_and_skipped(data: dict[str, Path], tmp_p
         checkpoint.load_file(newest, expected_sha256="0" * 64)
 
 
+def test_a_step_file_copied_to_a_fresh_folder_resumes_from_its_step(data: dict[str, Path], tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Branching a run: one checkpoint copied out (no manifest comes with it) must resume at its step, not
+    silently start again from scratch, as session 29's copy of a wave checkpoint did before this."""
+    import shutil
+
+    ckpt = tmp_path / "ckpt"
+    train(data, ckpt, steps=4, checkpoint_every=2)  # checkpoints at 2 and 4
+    branch = tmp_path / "branch"
+    branch.mkdir()
+    shutil.copy(ckpt / "step_0000002.pt", branch)
+    assert checkpoint.newest_step(branch) == 2
+    assert train(data, branch, resume=True, steps=3, checkpoint_every=2).start_step == 2
+    assert "found no checkpoint" not in capsys.readouterr().out
+
+    fresh = train(data, tmp_path / "empty", resume=True, steps=1)
+    assert fresh.start_step == 0
+    assert "--resume found no checkpoint" in capsys.readouterr().out
+
+
 def test_checkpoint_with_code_is_refused(tmp_path: Path) -> None:
     class Evil:
         def __reduce__(self):  # noqa: ANN204 - would run a command if unpickled without weights_only

@@ -62,21 +62,30 @@ def save(folder: Path, step: int, state: dict[str, Any]) -> Path:
     return path
 
 
-def _present(folder: Path) -> list[dict[str, Any]]:
-    """Manifest entries whose file is still there."""
-    return [e for e in _read_manifest(folder) if (folder / e["file"]).is_file()]
+def _candidates(folder: Path) -> list[tuple[int, Path, str | None]]:
+    """Every checkpoint in ``folder`` as (step, path, expected hash), newest first.
+
+    Files the manifest does not list count too, unverified: a kill between a file's rename and the manifest's
+    leaves a complete checkpoint unlisted (the rename is atomic), and a user may copy one step file into a fresh
+    folder to branch a run from it. Listed files keep their hash check."""
+    listed = {e["file"]: e for e in _read_manifest(folder)}
+    found = [(int(e["step"]), folder / name, e["sha256"]) for name, e in listed.items()]
+    for path in folder.glob("step_*.pt") if folder.is_dir() else ():
+        if path.name not in listed and path.stem[5:].isdigit():
+            found.append((int(path.stem[5:]), path, None))
+    return sorted(found, key=lambda c: c[0], reverse=True)
 
 
 def newest_step(folder: Path) -> int | None:
     """The step of the newest recorded checkpoint (None if there is none): where a resumed run goes on from,
     unless that file turns out damaged (:func:`load_latest` then takes an older one)."""
-    return max((int(e["step"]) for e in _present(folder)), default=None)
+    return max((step for step, path, _ in _candidates(folder) if path.is_file()), default=None)
 
 
 def newest_before(folder: Path, step: int) -> Path | None:
     """The newest recorded checkpoint saved at or before ``step`` (None if there is none)."""
-    earlier = [e for e in _present(folder) if e["step"] <= step]
-    return folder / max(earlier, key=lambda e: e["step"])["file"] if earlier else None
+    earlier = [path for at, path, _ in _candidates(folder) if at <= step and path.is_file()]
+    return earlier[0] if earlier else None  # candidates come newest first
 
 
 def load_file(path: Path, expected_sha256: str | None = None) -> dict[str, Any]:
@@ -97,9 +106,9 @@ def load_file(path: Path, expected_sha256: str | None = None) -> dict[str, Any]:
 def load_latest(folder: Path) -> tuple[dict[str, Any] | None, list[str]]:
     """Newest intact checkpoint in ``folder`` (or None) and warnings about damaged ones that were skipped."""
     warnings = []
-    for entry in _read_manifest(folder):
+    for _, path, sha256 in _candidates(folder):
         try:
-            return load_file(folder / entry["file"], entry["sha256"]), warnings
+            return load_file(path, sha256), warnings
         except StylecastError as exc:
             warnings.append(str(exc))
     return None, warnings

@@ -203,6 +203,9 @@ class Trainer:
             state, warnings = checkpoint.load_latest(checkpoint_dir)
             for w in warnings:
                 print(f"stylecast: warning: {w}; trying an older checkpoint")
+            if state is None:
+                start = f"from {from_model}" if from_model is not None else "from scratch"
+                print(f"stylecast: --resume found no checkpoint in {checkpoint_dir}; starting {start}")
         if state is None and from_model is not None:
             # A checkpoint of this run, when there is one, still wins: it has the optimiser's moments too.
             state = continuation_state(from_model)
