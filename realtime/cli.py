@@ -365,10 +365,11 @@ def cmd_image(args: argparse.Namespace) -> int:
     args.output = Path(args.output)
     if batch:
         return _paint_many(args)
-    from .outputs import check_output_path, write_image
+    from .outputs import check_output_path, image_type, write_image
 
     src = args.input[0]
     check_output_path(args.output, [src])
+    image_type(args.output)
     if args.optimize:
         if args.stroke_scale != 1:
             raise StylecastError("--stroke-scale is for style networks; with --optimize, --max-side sets the "

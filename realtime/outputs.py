@@ -74,14 +74,21 @@ def _umask() -> int:
     return mask
 
 
+def image_type(path: Path) -> str:
+    """The picture format ``path`` asks for (its lower-case suffix); a StylecastError if OpenCV cannot write it.
+    Commands call this before painting, so a typo in the name costs no minutes of work."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise StylecastError(f"unsupported image type {suffix or '(none)'} for {path}; use .png or .jpg")
+    return suffix
+
+
 def write_image(path: Path, image: np.ndarray, inputs: Iterable[str | Path] = (), jpeg_quality: int = 95,
                 exif: bytes | None = None) -> None:
     """Encode with OpenCV (format from the suffix) and write atomically. ``jpeg_quality`` (0-100) applies to .jpg
     only: 95 is OpenCV's own default, documentation figures use less to keep the repository small. ``exif`` (a
     source photo's, see metadata.py) goes into a JPEG, PNG or WebP."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:
-        raise StylecastError(f"unsupported image type {suffix or '(none)'} for {path}; use .png or .jpg")
+    suffix = image_type(path)
     # Only JPEG gets the quality flag: other encoders warn on stderr about a flag they do not know.
     params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if suffix in (".jpg", ".jpeg") else []
     ok, data = cv2.imencode(suffix, image, params)

@@ -121,6 +121,10 @@ CASES = {
                                      "--stroke-scale is for style networks"),
     "folder of photos to a picture name": (["image", ".", "-o", "painted.png", "--style", "red"],
                                            "is named as a picture; give a folder name"),
+    # session 29: the output's type is checked before the model loads (a broken model here would be reported
+    # first otherwise), so a typo costs no painting, nor minutes of --optimize
+    "unsupported image type, before the model": (["image", "photo.png", "-o", "out.gif", "--style", "./model.onnx"],
+                                                 "unsupported image type"),
 }
 
 
