@@ -456,6 +456,9 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
     check_output_path(dst, [src])
     gif = video_codec_for(dst) == "gif"
     with VideoReader(src) as reader:  # a bad input fails here, before any model is loaded
+        if reader.still:
+            raise StylecastError(f"{src} is a picture, not a video: paint it with stylecast image {src} -o "
+                                 f"{Path(src).stem}-painted.png")
         reader.trim(getattr(args, "start", 0.0), getattr(args, "duration", None))
         if getattr(args, "fps", None):
             reader.limit_rate(args.fps)

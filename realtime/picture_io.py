@@ -56,6 +56,11 @@ def read_image(path: Path) -> Picture:
     else:
         heif = decode_heif(path)
         if heif is None:
+            from .video_io import holds_video  # PyAV, only on this failure path
+
+            if holds_video(path):
+                raise StylecastError(f"{path} is a video, not a picture: paint it with stylecast video {path} -o "
+                                     f"{Path(path).stem}-painted.mp4")
             raise StylecastError(f"{path} is not a readable image")
         raw, profile, nclx, hdr = heif.pixels, heif.profile, heif.nclx, heif.hdr
         image = np.ascontiguousarray(raw[..., :3])

@@ -130,6 +130,22 @@ class RateLimit:
         return True
 
 
+def _is_still(container: av.container.InputContainer) -> bool:
+    """Whether FFmpeg opened a lone picture as a one-frame video (image2 for JPEG, an ``*_pipe`` demuxer for PNG,
+    WebP, BMP, TIFF...)."""
+    name = container.format.name
+    return name == "image2" or name.endswith("_pipe")
+
+
+def holds_video(path: Path) -> bool:
+    """Whether ``path`` holds a moving picture FFmpeg can open: the hint when a clip is given as a picture."""
+    try:
+        with av.open(str(path)) as container:
+            return bool(container.streams.video) and not _is_still(container)
+    except (av.FFmpegError, UnicodeDecodeError, ValueError):
+        return False
+
+
 class VideoReader:
     """Decodes a file's first video stream to BGR frames as players show them (upright, square pixels, whole
     frames from interlaced fields, HDR tone-mapped to standard range), passing its first audio stream's packets
@@ -148,6 +164,8 @@ class VideoReader:
             raise StylecastError(f"{path} has no video stream")
         self.video = self.container.streams.video[0]
         self.video.thread_type = "AUTO"
+        # The live window may loop a lone picture; a conversion to a video file should say "use stylecast image".
+        self.still = _is_still(self.container)
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
         rate = self.video.average_rate or self.video.guessed_rate or Fraction(30)
         first = probe_first_frame(path)

@@ -125,6 +125,12 @@ CASES = {
     # first otherwise), so a typo costs no painting, nor minutes of --optimize
     "unsupported image type, before the model": (["image", "photo.png", "-o", "out.gif", "--style", "./model.onnx"],
                                                  "unsupported image type"),
+    "clip given as a picture": (["image", "clip.mp4", "-o", "out.png", "--style", "red"],
+                                "clip.mp4 is a video, not a picture: paint it with stylecast video clip.mp4 -o "
+                                "clip-painted.mp4"),
+    "picture given as a clip": (["video", "photo.png", "-o", "out.mp4", "--style", "red"],
+                                "photo.png is a picture, not a video: paint it with stylecast image photo.png -o "
+                                "photo-painted.png"),
 }
 
 
