@@ -536,6 +536,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_webcam(args: argparse.Namespace) -> int:
     from .controls import Controls
+    from .display import check_display
     from .live import LiveOptions, LiveSession
     from .loader import load_styles
     from .outputs import check_output_path
@@ -561,6 +562,7 @@ def cmd_webcam(args: argparse.Namespace) -> int:
                           controls=Controls(strength=args.strength, preserve_colour=args.preserve_colour,
                                             stroke_scale=args.stroke_scale, steady=args.stabilize))
     with LiveSource(args.source if args.source is not None else args.camera, loop=args.loop) as source:
+        check_display()  # after the source, whose errors come first; before Qt could abort the process
         stats = LiveSession(source, styles, options).run()
     fps = stats.frames / stats.seconds if stats.seconds else 0.0
     print(f"shown {stats.frames} frames at {fps:.1f} fps; {stats.dropped} stale frames dropped", flush=True)

@@ -72,6 +72,24 @@ def test_camera_that_does_not_open_is_one_line(cli_env, display: str) -> None:
     assert "cannot open camera 97" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(("where", "message"), [(None, "DISPLAY is not set"), ("unused", "cannot reach")])
+def test_no_screen_is_one_line_not_a_qt_abort(where: str | None, message: str, cli_env, sample_clip: Path,
+                                              display: str) -> None:
+    """Over ssh without -X, or in a container, Qt would print a paragraph and abort (exit 134); stylecast says
+    what is wrong and how to run it. ``display`` (a live Xvfb) proves the check lets a real one through."""
+    from realtime.display import check_display
+
+    check_display({"DISPLAY": display}, "linux")  # a reachable server passes
+    env = {k: v for k, v in cli_env.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
+    if where is not None:  # an X display number nothing listens on
+        env["DISPLAY"] = f":{int(display[1:]) + 1000}"
+    result = subprocess.run([sys.executable, "-m", "realtime.cli", "webcam", "--source", str(sample_clip),
+                             "--styles", "red"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and message in errors[0] and "xvfb-run" in errors[0], result.stderr
+
+
 # -- live controls and outputs (issue 7) --------------------------------------------------------------------------
 # A still clip of four flat colours makes every effect predictable on pixels: the expected picture is computed
 # from its decoded frame with the tint models' known formula and the effects' own functions.
