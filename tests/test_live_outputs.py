@@ -247,8 +247,10 @@ def test_virtual_camera_without_package_or_device_is_one_friendly_line(monkeypat
 
 
 @pytest.mark.skipif(any(Path("/dev").glob("video*")), reason="a video device exists; a loopback might be real")
-def test_webcam_virtual_cam_without_a_device_exits_with_one_line(cli_env: dict[str, str], sample_clip: Path) -> None:
-    result = run_cli(cli_env, "webcam", "--source", sample_clip, "--styles", "red", "--virtual-cam", timeout=120)
+def test_webcam_virtual_cam_without_a_device_exits_with_one_line(cli_env: dict[str, str], sample_clip: Path,
+                                                                 display: str) -> None:
+    env = {**cli_env, "DISPLAY": display}  # a screen, so the missing device is the one thing wrong
+    result = run_cli(env, "webcam", "--source", sample_clip, "--styles", "red", "--virtual-cam", timeout=120)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("stylecast: error:") and "Traceback" not in result.stderr
