@@ -460,8 +460,9 @@ def _convert(src: Path, dst: Path, args: argparse.Namespace, with_audio: bool = 
             raise StylecastError(f"{src} is a picture, not a video: paint it with stylecast image {src} -o "
                                  f"{Path(src).stem}-painted.png")
         reader.trim(getattr(args, "start", 0.0), getattr(args, "duration", None))
-        if getattr(args, "fps", None):
-            reader.limit_rate(args.fps)
+        if getattr(args, "fps", None) and not reader.limit_rate(args.fps):
+            print(f"note: {src} has {float(reader.info.fps):.4g} frames a second, no more than --fps {args.fps:g}: "
+                  "every frame is painted", file=sys.stderr)
         info = reader.info
         size = resolve_size(getattr(args, "size", None), info.width, info.height)
         check_stylize_size(*(size or (info.width, info.height)), src)
@@ -544,6 +545,9 @@ def cmd_webcam(args: argparse.Namespace) -> int:
     from .virtualcam import VirtualCamera
 
     names = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else catalog.live_styles()
+    if args.styles is not None and not names:
+        raise StylecastError(f"--styles {args.styles!r} names no style: give names or .onnx paths, separated by "
+                             "commas (stylecast models lists the names)")
     if not names:
         raise StylecastError(f"no style models installed; set {catalog.MODELS_ENV} or pass --styles PATH.onnx")
     if len(names) > 9:

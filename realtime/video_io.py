@@ -235,14 +235,16 @@ class VideoReader:
         if end is not None:
             self.info = replace(self.info, frames=max(1, round((end - start) * self.info.fps)))
 
-    def limit_rate(self, fps: float) -> None:
-        """Yield at most ``fps`` frames a second (see :class:`RateLimit`). Kept frames keep their own times and the
-        sound is untouched, so picture and sound stay together; frames are never invented, so a higher rate than
-        the clip's changes nothing."""
+    def limit_rate(self, fps: float) -> bool:
+        """Yield at most ``fps`` frames a second (see :class:`RateLimit`); returns whether that drops any. Kept
+        frames keep their own times and the sound is untouched, so picture and sound stay together; frames are
+        never invented, so a higher rate than the clip's changes nothing."""
         self.max_rate = Fraction(fps).limit_denominator(1001)
-        if self.max_rate < self.info.fps:
-            frames = math.ceil(self.info.frames * self.max_rate / self.info.fps) if self.info.frames else 0
-            self.info = replace(self.info, fps=self.max_rate, frames=frames)
+        if self.max_rate >= self.info.fps:
+            return False
+        frames = math.ceil(self.info.frames * self.max_rate / self.info.fps) if self.info.frames else 0
+        self.info = replace(self.info, fps=self.max_rate, frames=frames)
+        return True
 
     def items(self, with_audio: bool = True, sound_before_start: bool = False) -> Iterator[Item]:
         """Video frames (decoded, BGR) and audio packets (raw), in file order, of the part :meth:`trim` chose, at

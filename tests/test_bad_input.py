@@ -95,6 +95,7 @@ CASES = {
     "camera that does not exist": (["webcam", "--camera", "97", "--styles", "red"], "cannot open camera 97"),
     "live source missing": (["webcam", "--source", "nope.mp4", "--styles", "red"], "source not found"),
     "text file as live source": (["webcam", "--source", "notes.mp4", "--styles", "red"], "cannot open source"),
+    "empty style list": (["webcam", "--styles", " , "], "names no style"),
     "unknown style in a list": (["webcam", "--source", "clip.mp4", "--styles", "red,nope"], "unknown style 'nope'"),
     "recording folder missing": (["webcam", "--record-dir", "nope", "--styles", "red"], "does not exist"),
     "recording folder unwritable": (["webcam", "--record-dir", "/proc", "--styles", "red"], "cannot write"),

@@ -606,7 +606,7 @@ def test_a_parts_sound_is_the_clips_own_from_the_first_sample(tmp_path: Path, su
 def test_a_lower_frame_rate_paints_fewer_frames_at_their_own_times(cli_env, tmp_path: Path) -> None:
     """--fps 10 on a 30 fps clip paints every third frame: a third of the work with a slow quality style. The kept
     frames keep their times (a flash 2.0 s in is still shown 2.0 s in, with its click), the sound is whole, the
-    file says 10 fps, and a rate above the clip's drops nothing."""
+    file says 10 fps, and a rate above the clip's drops nothing and says so."""
     src = flash_and_click_video(tmp_path / "clap.mp4", at=2.0)
     dst = tmp_path / "ten.mp4"
     result = run_cli(cli_env, "video", src, "-o", dst, "--style", "red", "--fps", "10")
@@ -623,6 +623,8 @@ def test_a_lower_frame_rate_paints_fewer_frames_at_their_own_times(cli_env, tmp_
     every = run_cli(cli_env, "video", src, "-o", tmp_path / "all.mp4", "--style", "red", "--fps", "60")
     assert every.returncode == 0, every.stderr
     assert len(frame_times_ms(tmp_path / "all.mp4")) == 120
+    assert "has 30 frames a second, no more than --fps 60: every frame is painted" in every.stderr
+    assert "no more than" not in result.stderr
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".webm"])
