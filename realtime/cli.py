@@ -544,12 +544,15 @@ def cmd_webcam(args: argparse.Namespace) -> int:
     from .sources import LiveSource
     from .virtualcam import VirtualCamera
 
-    names = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else catalog.live_styles()
-    if args.styles is not None and not names:
-        raise StylecastError(f"--styles {args.styles!r} names no style: give names or .onnx paths, separated by "
-                             "commas (stylecast models lists the names)")
-    if not names:
-        raise StylecastError(f"no style models installed; set {catalog.MODELS_ENV} or pass --styles PATH.onnx")
+    if args.styles is None:
+        names = catalog.live_styles()
+        if not names:
+            raise StylecastError(f"no style models installed; set {catalog.MODELS_ENV} or pass --styles PATH.onnx")
+    else:
+        names = [s.strip() for s in args.styles.split(",") if s.strip()]
+        if not names:
+            raise StylecastError(f"--styles {args.styles!r} names no style: give names or .onnx paths, separated "
+                                 "by commas (stylecast models lists the names)")
     if len(names) > 9:
         print(f"note: {len(names)} styles; keys 1-9 reach the first nine, n/p reach all", file=sys.stderr)
     if not args.snapshot_dir.is_dir():
