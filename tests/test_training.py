@@ -217,6 +217,62 @@ def test_a_model_file_goes_on_with_dilated_blocks_and_larger_crops(data: dict[st
     assert np.abs(after - before).mean() > 10
 
 
+def test_a_continued_model_trains_with_the_loss_weights_asked(data: dict[str, Path], tmp_path: Path,
+                                                               shipped: tuple[Path, Trainer],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """`--from-model --style-weight 20`: a continuation may weigh its losses anew (a student given more of the
+    painting's texture, a teacher more style). The step after the file's is scored with the new weight (the same
+    weights and crops, a larger loss), the log names the change and the written file records it."""
+    from realtime.catalog import read_info
+    from training.cli import main
+
+    shipped, first = shipped
+
+    def next_loss(ckpt: Path, **given: float) -> float:
+        trainer = Trainer(tiny_recipe(data, steps=21), ckpt, data["vgg"], device="cpu", progress=False,
+                          from_model=shipped, given={f"losses.{k}": v for k, v in given.items()})
+        return trainer.run().losses[21]
+
+    assert next_loss(tmp_path / "heavier", style=20.0) > 1.5 * next_loss(tmp_path / "same")
+
+    out = tmp_path / "heavier.onnx"
+    assert main("train", ["--from-model", str(shipped), "--steps", "22", "--style-weight", "20", "--tv-weight", "3",
+                          "--out", str(out), "--vgg-weights", str(data["vgg"]), "--device", "cpu"]) == 0
+    assert "the continuation changes --style-weight 5.0 -> 20.0; --tv-weight 10.0 -> 3.0" in capsys.readouterr().out
+    recipe = Recipe.from_dict(dict(read_info(out).recipe))
+    assert recipe.losses == replace(first.recipe.losses, style=20.0, tv=3.0)
+
+
+def test_a_setting_a_resumed_or_continued_run_cannot_take_is_refused_not_ignored(
+        data: dict[str, Path], tmp_path: Path, shipped: tuple[Path, Trainer]) -> None:
+    """Until session 31 `--resume --style-weight 9` trained on at the stored weight and `--from-model --channels
+    ...` kept the file's network, both without a word. Now the flags a run cannot take are named with the run's
+    own values, before any step; the run's values given again (its first command line with --resume added, a
+    path spelled another way) pass, and a resumed run may find its photos elsewhere."""
+    from training.cli import main
+
+    shipped, _ = shipped
+    train(data, tmp_path / "run", steps=2)
+    with pytest.raises(StylecastError, match=r"^--style-weight 9.0, --seed 3 would change the run resumed from "
+                                             r".*run \(it has 5.0, 0\): a resumed run is the same run"):
+        Trainer(tiny_recipe(data, steps=4), tmp_path / "run", data["vgg"], device="cpu", resume=True,
+                given={"losses.style": 9.0, "seed": 3, "steps": 4})
+    painting, photos = data["painting"], data["photos"]
+    again = {"losses.style": 5.0, "styles": (StyleSpec(image=f"{painting.parent}/../{painting.parent.name}/"
+                                                             f"{painting.name}"),),
+             "arch.channels": TINY.channels, "content_dir": f"{photos}/."}
+    resumed = Trainer(tiny_recipe(data, steps=4), tmp_path / "run", data["vgg"], device="cpu", resume=True,
+                      given=again)
+    assert resumed.start_step == 2 and resumed.recipe.content_dir == f"{photos}/."
+
+    out = tmp_path / "wider.onnx"
+    with pytest.raises(StylecastError, match=r"^--channels 16,32,64 cannot apply to a continuation of .*stripes.onnx "
+                                             r"\(it has 8,16,32\): a continued model keeps its network"):
+        main("train", ["--from-model", str(shipped), "--steps", "22", "--channels", "16,32,64", "--out", str(out),
+                       "--vgg-weights", str(data["vgg"]), "--device", "cpu"])
+    assert not out.exists() and not (tmp_path / "wider.ckpt").exists()
+
+
 def continue_model(data: dict[str, Path], shipped: Path, ckpt: Path, steps: int, resume: bool = False,
                    **overrides) -> dict[int, float]:
     trainer = Trainer(tiny_recipe(data, steps=steps, **overrides), ckpt, data["vgg"], device="cpu",

@@ -10,12 +10,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from realtime.cli import positive_int
 from realtime.errors import StylecastError
 
 from .network import KINDS, Architecture
-from .recipe import CONTINUATION_CHANGES, StyleSpec, load_recipe, lr_schedule
+from .recipe import CONTINUATION_CHANGES, FLAGS, StyleSpec, load_recipe, lr_schedule
 
 TRAIN_EXAMPLES = """\
 examples:
@@ -29,6 +30,8 @@ examples:
       --vgg-weights vgg16_features.pth     (train a shipped model further: its recipe, more steps)
   stylecast train --from-model models/wave.onnx --dilations 1,2,4,2,1 --steps 6000 --out wave-wide.onnx \\
       --vgg-weights vgg16_features.pth     (the same weights with dilated residual blocks: it sees farther)
+  stylecast train --from-model models/wave-fast.onnx --distill-style-weight 5 --steps 3100 --out wave-fast.onnx \\
+      --vgg-weights vgg16_features.pth     (a student trained on with more of the painting's texture)
 
 Checkpoints go to OUT's folder as OUT.ckpt/ (or --checkpoint-dir); Ctrl-C saves one; --resume continues
 exactly where the last one left off. TensorBoard: tensorboard --logdir OUT.ckpt/tb
@@ -75,15 +78,16 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-dir", type=Path, help="default: OUT with suffix .ckpt")
     p.add_argument("--resume", action="store_true",
                    help="continue from the newest intact checkpoint, as the same run: only --steps, later "
-                        "--lr-schedule entries, --checkpoint-every, --preview-every and --amp may change")
+                        "--lr-schedule entries, --checkpoint-every, --preview-every, --amp and --content-dir may "
+                        "change (another setting given that differs from the run's is refused)")
     p.add_argument("--from-model", type=Path, metavar="MODEL.onnx",
                    help="continue the run that made this stylecast model, from the step its recipe records and "
                         "with its weights (the optimiser's moments start afresh, so the rate ramps up over the "
                         "first 100 steps): give --steps above that, and --lr-schedule may lower the rate from "
-                        "there on, and --checkpoint-every, --preview-every and --amp are this run's; so are "
-                        "--size, --batch-size and --dilations, which keep every weight's shape (e.g. dilate a trained "
-                        "network's residual blocks so it sees farther); every other setting is the run's own (as "
-                        "with --resume). With --resume a "
+                        "there on; it may change what --resume may, and how the network is trained: --size, "
+                        "--batch-size, --style-size, --seed, --dilations (e.g. dilate a trained network's residual "
+                        "blocks so it sees farther), the loss weights, --content-layer and --teacher (e.g. a "
+                        "student of a better teacher), never its network or paintings. With --resume a "
                         "checkpoint of the continued run, once there is one, is used instead")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--threads", type=positive_int, help="torch CPU threads (default: all cores / processes)")
@@ -127,6 +131,21 @@ def train_parser() -> argparse.ArgumentParser:
     return p
 
 
+def named_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The recipe settings this command line names (recipe field -> value), found through ``recipe.FLAGS``."""
+    given: dict[str, Any] = {}
+    for key, flag in FLAGS.items():
+        value = getattr(args, flag.removeprefix("--").replace("-", "_"))
+        if value is None:
+            continue
+        if key == "styles":
+            names = args.style_name or []
+            value = tuple(StyleSpec(image=str(img), name=names[i] if i < len(names) else "")
+                          for i, img in enumerate(value))
+        given[key] = str(value) if isinstance(value, Path) else value
+    return given
+
+
 def run_train(argv: list[str]) -> int:
     args = train_parser().parse_args(argv)
     import torch
@@ -134,33 +153,16 @@ def run_train(argv: list[str]) -> int:
     from .trainer import Trainer
 
     recipe = load_recipe(args.recipe)
-    if args.style_image:
-        names = args.style_name or []
-        recipe = recipe.with_overrides(styles=tuple(
-            StyleSpec(image=str(img), name=names[i] if i < len(names) else "") for i, img in enumerate(args.style_image)
-        ))
-    overrides = {
-        "content_dir": str(args.content_dir) if args.content_dir else None,
-        "steps": args.steps, "batch_size": args.batch_size, "size": args.size, "style_size": args.style_size,
-        "lr": args.lr, "lr_schedule": args.lr_schedule, "seed": args.seed, "checkpoint_every": args.checkpoint_every,
-        "preview_every": args.preview_every, "amp": args.amp,
-        "losses.content": args.content_weight, "losses.style": args.style_weight, "losses.tv": args.tv_weight,
-        "losses.stability": args.stability_weight,
-        "losses.distill_style": args.distill_style_weight,
-        "losses.content_layer": args.content_layer, "arch.channels": args.channels,
-        "arch.res_blocks": args.res_blocks, "arch.kind": args.network, "arch.dilations": args.dilations,
-        "teacher": str(args.teacher) if args.teacher else None,
-    }
-    # A continued model file's own recipe is what these apply to (in the trainer), not the one on this command line,
-    # whose default network may not even fit them.
-    changes = {name: overrides.pop(name) for name in CONTINUATION_CHANGES} if args.from_model else {}
-    recipe = recipe.with_overrides(**overrides)
+    given = named_settings(args)
+    # A continued model file's own recipe is what its changes apply to (in the trainer), not the one on this command
+    # line, whose default network may not even fit them.
+    recipe = recipe.with_overrides(**{k: v for k, v in given.items()
+                                      if not (args.from_model and k in CONTINUATION_CHANGES)})
     if args.threads:
         torch.set_num_threads(args.threads)
     ckpt_dir = args.checkpoint_dir or args.out.with_suffix(".ckpt")
     trainer = Trainer(recipe, ckpt_dir, args.vgg_weights, device=args.device, log_dir=ckpt_dir / "tb",
-                      resume=args.resume, from_model=args.from_model,
-                      continuation_changes={k: v for k, v in changes.items() if v is not None})
+                      resume=args.resume, from_model=args.from_model, given=given)
     result = trainer.run()
     steps = result.steps_run
     if steps:

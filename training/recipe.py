@@ -38,9 +38,39 @@ class StyleSpec:
                 "licence": self.licence, "source": self.source}
 
 
-# What a model file's continuation (`train --from-model`) may change: the training crop's side, the batch and the
-# residual blocks' dilations. None of them changes a weight's shape.
-CONTINUATION_CHANGES = ("size", "batch_size", "arch.dilations")
+# The command-line flag that sets each recipe field (training/cli.py builds its overrides from this table), so that
+# a setting a resumed or continued run cannot take is named as the user typed it.
+FLAGS = {
+    "styles": "--style-image", "content_dir": "--content-dir", "steps": "--steps", "batch_size": "--batch-size",
+    "size": "--size", "style_size": "--style-size", "lr": "--lr", "lr_schedule": "--lr-schedule", "seed": "--seed",
+    "checkpoint_every": "--checkpoint-every", "preview_every": "--preview-every", "amp": "--amp",
+    "losses.content": "--content-weight", "losses.style": "--style-weight", "losses.tv": "--tv-weight",
+    "losses.stability": "--stability-weight", "losses.distill_style": "--distill-style-weight",
+    "losses.content_layer": "--content-layer", "arch.channels": "--channels", "arch.res_blocks": "--res-blocks",
+    "arch.kind": "--network", "arch.dilations": "--dilations", "teacher": "--teacher",
+}
+
+# What a resumed run (`train --resume`, the same run) may change besides the step budget, later learning-rate
+# schedule entries, checkpoint cadence and precision (Recipe.resumed_from): where the photos are on this machine.
+RESUME_CHANGES = ("content_dir",)
+
+# What a model file's continuation (`train --from-model`, a new run from trained weights) may change as well: how
+# the network is trained — crops, batch, stroke scale, seed, the residual blocks' dilations, the loss weights, the
+# teacher — but not what it is (no weight changes shape) nor what it paints.
+CONTINUATION_CHANGES = ("size", "batch_size", "style_size", "seed", "arch.dilations", "losses.content",
+                        "losses.style", "losses.tv", "losses.stability", "losses.distill_style",
+                        "losses.content_layer", "teacher")
+
+
+def shown(value: Any) -> str:
+    """A setting as it is typed on the command line (``16,32,96``, not ``(16, 32, 96)``)."""
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _resolved(path: str) -> str:
+    return str(Path(path).resolve()) if path else ""
 
 
 @dataclass(frozen=True)
@@ -87,15 +117,34 @@ class Recipe:
                        lr_schedule=past + tuple(e for e in self.lr_schedule if e[0] >= step),
                        checkpoint_every=self.checkpoint_every, preview_every=self.preview_every, amp=self.amp)
 
-    def continuation_changes_from(self, before: "Recipe") -> list[str]:
-        """``CONTINUATION_CHANGES`` that differ from ``before``, as "name old -> new" for the run's log."""
-        def value(recipe: Recipe, name: str) -> str:
-            if name == "arch.dilations":
-                return ",".join(map(str, recipe.arch.block_dilations))
-            return str(getattr(recipe, name))
+    def setting(self, key: str) -> Any:
+        """The field a flag sets (``FLAGS``'s keys), in a form two spellings of one setting share: paths resolved,
+        a painting by its file, dilations one per residual block."""
+        if key == "styles":
+            return tuple(_resolved(s.image) for s in self.styles)
+        if key in ("content_dir", "teacher"):
+            return _resolved(getattr(self, key))
+        if key == "arch.dilations":
+            return self.arch.block_dilations
+        value: Any = self
+        for part in key.split("."):
+            value = getattr(value, part)
+        return value
 
-        return [f"{name.removeprefix('arch.')} {value(before, name)} -> {value(self, name)}"
-                for name in CONTINUATION_CHANGES if value(before, name) != value(self, name)]
+    def not_taken(self, given: dict[str, Any]) -> list[str]:
+        """The keys of ``given`` (recipe field -> a flag's value) whose value this recipe does not have."""
+        def taken(key: str, value: Any) -> bool:
+            try:
+                return self.with_overrides(**{key: value}).setting(key) == self.setting(key)
+            except StylecastError:  # e.g. a block count the stored dilations do not fit: not this run's either
+                return False
+
+        return [key for key, value in given.items() if not taken(key, value)]
+
+    def continuation_changes_from(self, before: "Recipe") -> list[str]:
+        """``CONTINUATION_CHANGES`` that differ from ``before``, as "flag old -> new" for the run's log."""
+        return [f"{FLAGS[key]} {shown(before.setting(key))} -> {shown(self.setting(key))}"
+                for key in CONTINUATION_CHANGES if before.setting(key) != self.setting(key)]
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

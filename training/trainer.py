@@ -33,7 +33,7 @@ from .distill import DistillLoss, DistillTerms, StyleTerm, Teacher, teacher_styl
 from .losses import PerceptualLoss, StyleTargets
 from .network import StyleNet, build_network
 from .onnx_import import continuation_state
-from .recipe import Recipe
+from .recipe import CONTINUATION_CHANGES, FLAGS, RESUME_CHANGES, Recipe, shown
 from .stability import Perturbation, stability_term
 from .vgg import VGGFeatures
 
@@ -188,9 +188,11 @@ class Trainer:
     def __init__(self, recipe: Recipe, checkpoint_dir: Path, vgg_weights: Path | None, device: str = "auto",
                  log_dir: Path | None = None, resume: bool = False, progress: bool = True,
                  from_model: Path | None = None, readback_every: int | None = None,
-                 continuation_changes: dict[str, Any] | None = None) -> None:
-        """``continuation_changes``: with ``from_model``, settings named in ``recipe.CONTINUATION_CHANGES`` that the
-        continued run uses instead of the stored run's (a checkpoint of that continuation already holds them)."""
+                 given: dict[str, Any] | None = None) -> None:
+        """``given``: the recipe settings named on the command line (recipe field -> value). A resumed run or a
+        continued model file takes those it may change instead of the stored run's (``recipe.RESUME_CHANGES``, and
+        ``CONTINUATION_CHANGES`` for a file) and refuses the others where they differ from the stored run's, so
+        no flag is silently ignored."""
         self.device = pick_device(device)
         self.readback_every = readback_every or (GPU_READBACK_EVERY if self.device.type == "cuda" else 1)
         self.checkpoint_dir = checkpoint_dir
@@ -212,15 +214,15 @@ class Trainer:
             if recipe.steps <= state["step"]:
                 raise StylecastError(f"{from_model} already has {state['step']} steps; pass --steps above that "
                                      "to train it further")
-            print(f"stylecast: continuing {from_model} from step {state['step']} (its weights; the optimiser's "
-                  "moments start afresh)")
         # A model file continued (its weights, fresh optimiser moments), not a checkpoint resumed.
         continues_file = state is not None and "optimizer" not in state
         if state is not None:
             stored = Recipe.from_dict(state["recipe"])
             recipe = recipe.resumed_from(stored, int(state["step"]))
-            if continues_file and continuation_changes:
-                recipe = recipe.with_overrides(**continuation_changes)  # CONTINUATION_CHANGES only
+            recipe = self._with_given(recipe, given or {}, continues_file, from_model)
+            if continues_file and from_model is not None:
+                print(f"stylecast: continuing {from_model} from step {state['step']} (its weights; the optimiser's "
+                      "moments start afresh)")
                 changed = recipe.continuation_changes_from(stored)
                 if changed:
                     print(f"stylecast: the continuation changes {'; '.join(changed)}")
@@ -236,6 +238,30 @@ class Trainer:
         self.state = state
         # The loss curve travels in checkpoints, so a resumed run's history is the whole run's history.
         self.losses: dict[int, float] = {int(k): float(v) for k, v in (state or {}).get("losses", {}).items()}
+
+    def _with_given(self, recipe: Recipe, given: dict[str, Any], continues_file: bool,
+                    from_model: Path | None) -> Recipe:
+        """The stored run's ``recipe`` with the command line's settings it may take; an error naming any other
+        setting the command line gives a value the run does not have."""
+        movable = RESUME_CHANGES + (CONTINUATION_CHANGES if continues_file else ())
+        recipe = recipe.with_overrides(**{k: v for k, v in given.items() if k in movable})
+        # resumed_from has decided these: the budget grows, and a schedule may only change from the saved step on.
+        kept = recipe.not_taken({k: v for k, v in given.items() if k not in ("steps", "lr_schedule")})
+        if not kept:
+            return recipe
+        asked = ", ".join(f"{FLAGS[k]} {shown(given[k])}" for k in kept)
+        has = ", ".join(shown(recipe.setting(k)) for k in kept)
+        if continues_file:
+            raise StylecastError(
+                f"{asked} cannot apply to a continuation of {from_model} (it has {has}): a continued model keeps its "
+                "network, paintings and base rate, and may change only --size, --batch-size, --style-size, --seed, "
+                "--dilations, the loss weights, --content-layer, --teacher and --lr-schedule from its step on; "
+                "train a new model for the rest")
+        raise StylecastError(
+            f"{asked} would change the run resumed from {self.checkpoint_dir} (it has {has}): a resumed run is the "
+            "same run, and may change only --steps, later --lr-schedule entries, --checkpoint-every, "
+            "--preview-every, --amp and --content-dir; to train on with other settings, continue its exported "
+            "model with --from-model")
 
     def run(self) -> TrainResult:
         with distributed(self.device) as d, StopRequest().installed() as stop:
