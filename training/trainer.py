@@ -220,7 +220,7 @@ class Trainer:
             stored = Recipe.from_dict(state["recipe"])
             recipe = recipe.resumed_from(stored, int(state["step"]))
             recipe = self._with_given(recipe, given or {}, continues_file, from_model)
-            if continues_file and from_model is not None:
+            if continues_file:  # every checkpoint holds the optimiser, so only a --from-model file lacks it
                 print(f"stylecast: continuing {from_model} from step {state['step']} (its weights; the optimiser's "
                       "moments start afresh)")
                 changed = recipe.continuation_changes_from(stored)
@@ -252,10 +252,10 @@ class Trainer:
         asked = ", ".join(f"{FLAGS[k]} {shown(given[k])}" for k in kept)
         has = ", ".join(shown(recipe.setting(k)) for k in kept)
         if continues_file:
+            may = ", ".join(FLAGS[k] for k in RESUME_CHANGES + CONTINUATION_CHANGES)
             raise StylecastError(
                 f"{asked} cannot apply to a continuation of {from_model} (it has {has}): a continued model keeps its "
-                "network, paintings and base rate, and may change only --size, --batch-size, --style-size, --seed, "
-                "--dilations, the loss weights, --content-layer, --teacher and --lr-schedule from its step on; "
+                f"network, paintings and base rate, and may change only {may} and --lr-schedule from its step on; "
                 "train a new model for the rest")
         raise StylecastError(
             f"{asked} would change the run resumed from {self.checkpoint_dir} (it has {has}): a resumed run is the "
