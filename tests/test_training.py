@@ -273,6 +273,25 @@ def test_a_setting_a_resumed_or_continued_run_cannot_take_is_refused_not_ignored
     assert not out.exists() and not (tmp_path / "wider.ckpt").exists()
 
 
+def test_every_recipe_flag_of_train_reaches_the_recipe() -> None:
+    """`train` hands the trainer only the settings found through the flag table (``recipe.FLAGS``): a recipe
+    override added to the command line but not to the table would train at the recipe's value without a word —
+    session 31's bug, come back by another door. Every override flag is in the table under the attribute name
+    argparse gives it, and the table names no flag the command line lacks."""
+    from training.cli import named_settings, train_parser
+    from training.recipe import FLAGS
+
+    parser = train_parser()
+    overrides = next(g for g in parser._action_groups if g.title == "recipe overrides")
+    recipe_actions = [a for a in parser._actions if a in overrides._group_actions
+                      or a.option_strings[:1] in (["--style-image"], ["--content-dir"])]
+    assert {a.option_strings[0] for a in recipe_actions} == set(FLAGS.values())
+    assert all(a.dest == a.option_strings[0].removeprefix("--").replace("-", "_") for a in recipe_actions)
+    assert named_settings(parser.parse_args(["--out", "x.onnx"])) == {}
+    assert named_settings(parser.parse_args(["--out", "x.onnx", "--tv-weight", "3", "--dilations", "1,2,4,2,1"])) \
+        == {"losses.tv": 3.0, "arch.dilations": (1, 2, 4, 2, 1)}
+
+
 def continue_model(data: dict[str, Path], shipped: Path, ckpt: Path, steps: int, resume: bool = False,
                    **overrides) -> dict[int, float]:
     trainer = Trainer(tiny_recipe(data, steps=steps, **overrides), ckpt, data["vgg"], device="cpu",
