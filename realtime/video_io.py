@@ -97,13 +97,17 @@ def declared_peak(frame: av.VideoFrame) -> float | None:
     """The peak luminance (cd/m²) an HDR10 frame declares. PyAV hands these side data over as raw bytes of
     FFmpeg's public structs: AVContentLightMetadata (MaxCLL, MaxFALL as unsigned ints) and
     AVMasteringDisplayMetadata (six primaries and a white point as rationals, then min and max luminance, then
-    the has_primaries and has_luminance flags)."""
-    found: dict[str, bytes] = {data.type.name: bytes(data) for data in frame.side_data}
-    light = found.get("CONTENT_LIGHT_LEVEL", b"")
+    the has_primaries and has_luminance flags). They are looked up by name: iterating the container gives the
+    side data themselves up to PyAV 18.1.0 but their types from 18.1.1 on, while ``get`` works in both."""
+    def raw(name: str) -> bytes:
+        data = frame.side_data.get(name)
+        return b"" if data is None else bytes(data)
+
+    light = raw("CONTENT_LIGHT_LEVEL")
     max_cll = struct.unpack_from("=I", light)[0] if len(light) >= 8 else 0
     if max_cll > 0:
         return float(max_cll)
-    mastering = found.get("MASTERING_DISPLAY_METADATA", b"")
+    mastering = raw("MASTERING_DISPLAY_METADATA")
     if len(mastering) >= 88:
         numerator, denominator = struct.unpack_from("=ii", mastering, 72)
         has_luminance = struct.unpack_from("=i", mastering, 84)[0]
