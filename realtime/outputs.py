@@ -79,7 +79,8 @@ def image_type(path: Path) -> str:
     Commands call this before painting, so a typo in the name costs no minutes of work."""
     suffix = Path(path).suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
-        raise StylecastError(f"unsupported image type {suffix or '(none)'} for {path}; use .png or .jpg")
+        raise StylecastError(f"unsupported image type {suffix or '(none)'} for {path}; use one of "
+                             f"{', '.join(sorted(IMAGE_SUFFIXES))}")
     return suffix
 
 
