@@ -39,6 +39,7 @@ examples:
   stylecast video clip.mp4 -o share.gif --size 360 --fps 12 --start 1:05 --duration 4
                                                      a silent looping GIF of 4 s from 1:05, 360 pixels high
   stylecast eval --video clip.mp4 --stabilize        a style's flicker on a clip, raw vs stabilised
+  stylecast eval --video clip.mp4 --style wave-fast,udnie-fast   which of them flickers less
   stylecast webcam --styles starry_night,wave        keys: 1-9 style, n/p, b blend, r record, h help, q quit
   stylecast webcam --strength 70 --preserve-colour   70% painting over the camera, in the scene's own colours
   stylecast webcam --source clip.mp4 --loop          a file or rtsp:// URL as the live source
@@ -649,11 +650,18 @@ def _eval_video_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="stylecast eval",
         description="Measure a style's flicker on a video clip (no training extra needed): the warping error (each "
-                    "stylized frame against the previous one moved by the input's optical flow), the output's "
-                    "frame-to-frame change relative to the input's, and the input's own warping error as a floor. "
-                    "With --stabilize, raw and stabilised side by side from one run, with their speeds.")
+                    "stylized frame\nagainst the previous one moved by the input's optical flow), the output's "
+                    "frame-to-frame change relative\nto the input's, and the input's own warping error as a floor. "
+                    "With --stabilize, raw and stabilised side by\nside from one run, with their speeds.",
+        epilog="examples:\n"
+               "  stylecast eval --video clip.mp4 --style wave-fast --stabilize   raw vs stabilised\n"
+               "  stylecast eval --video clip.mp4 --style wave-fast,udnie-fast,./mine.onnx --size 360\n"
+               "      which style flickers least: every style on the same frames, ratios to the first",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--video", type=Path, required=True, metavar="CLIP", help="the clip to stylize and measure")
-    p.add_argument("--style", help=f"style name or .onnx path {default_note}")
+    p.add_argument("--style", help=f"style name or .onnx path {default_note}; several, separated by commas, are "
+                                   "measured on the same frames and compared with the first (e.g. a style trained "
+                                   "for stability against the one it came from)")
     p.add_argument("--size", type=parse_size, help="frame size: WIDTHxHEIGHT or HEIGHT (default: the clip's)")
     p.add_argument("--frames", type=positive_int, help="use the first N frames (default: all)")
     p.add_argument("--stabilize", action="store_true", help="also measure the flow-guided stabiliser")
@@ -664,18 +672,30 @@ def _eval_video_parser() -> argparse.ArgumentParser:
 def cmd_eval_video(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .flicker import format_report, measure
+    from .flicker import format_comparison, format_report, measure
     from .stabilizer import Stabilizer
     from .video_io import VideoReader
 
+    names = [s.strip() for s in (args.style or catalog.default_style()).split(",") if s.strip()]
+    if not names:
+        raise StylecastError(f"--style {args.style!r} names no style: give names or .onnx paths, separated by commas")
     with VideoReader(args.video) as reader:  # a bad clip fails here, before any model is loaded
         size = resolve_size(args.size, reader.info.width, reader.info.height)
         total = min(filter(None, (args.frames, reader.info.frames)), default=None)
-    model = _load(args.style, args)
+    models = [_load(name, args) for name in names]
+    stabilizers = [Stabilizer() for _ in models] if args.stabilize else None
     with tqdm(total=total, unit="frame", desc=args.video.name, dynamic_ncols=True) as bar:
-        report = measure(args.video, model.run, size, args.frames, Stabilizer() if args.stabilize else None,
-                         on_frame=lambda *_: bar.update(1))
-    print(format_report(report, model.describe()))
+        reports = measure(args.video, [m.run for m in models], size, args.frames, stabilizers,
+                          on_frame=lambda *_: bar.update(1))
+    if len(models) == 1:
+        print(format_report(reports[0], models[0].describe()))
+        return 0
+    stems = [m.name for m in models]
+    placements = {str(m.placement) for m in models}
+    labels = names if len(set(stems)) < len(stems) else stems  # the same file name twice: as the user gave them
+    if len(placements) > 1:
+        labels = [f"{label} on {m.placement}" for label, m in zip(labels, models, strict=True)]
+    print(format_comparison(reports, labels, placements.pop() if len(placements) == 1 else "their devices"))
     return 0
 
 

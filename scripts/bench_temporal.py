@@ -51,8 +51,10 @@ class StripCollector:
         self.start = start
         self.rows: list[list[np.ndarray]] = [[], [], [], []]
 
-    def __call__(self, index: int, frame: np.ndarray, raw: np.ndarray, steady: np.ndarray | None) -> None:
-        if self.start <= index < self.start + STRIP_FRAMES and steady is not None:
+    def __call__(self, index: int, frame: np.ndarray, raws: list[np.ndarray],
+                 steadies: list[np.ndarray] | None) -> None:
+        if self.start <= index < self.start + STRIP_FRAMES and steadies is not None:
+            raw, steady = raws[0], steadies[0]
             diff = np.clip(np.abs(steady.astype(np.int16) - raw.astype(np.int16)) * 4, 0, 255).astype(np.uint8)
             for row, image in zip(self.rows, (frame, raw, steady, diff), strict=True):
                 row.append(image)
@@ -107,7 +109,7 @@ def main() -> int:
         with VideoReader(clip) as reader:
             size = resolve_size(args.size, reader.info.width, reader.info.height)
         collector = StripCollector(args.strip_start) if clip.name == args.strip_clip else None
-        reports.append(measure(clip, model.run, size, args.frames, Stabilizer(args.strength), on_frame=collector))
+        reports += measure(clip, [model.run], size, args.frames, [Stabilizer(args.strength)], on_frame=collector)
         strip = strip if collector is None else collector
         print(table(reports[-1:]).splitlines()[-1], flush=True)
     print()

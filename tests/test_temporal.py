@@ -169,6 +169,37 @@ def test_eval_video_without_stabilizer_and_with_a_bad_clip(cli_env, sample_clip:
                                                                f"{tmp_path / 'missing.mp4'}"
 
 
+def test_eval_video_compares_styles_on_the_same_frames(cli_env, sample_clip: Path) -> None:
+    """Several styles are scored in one pass, each exactly as it scores alone, with ratios to the first."""
+    common = ["eval", "--video", sample_clip, "--size", "160x90", "--frames", "10", "--stabilize"]
+    alone = {name: run_cli(cli_env, *common, "--style", name) for name in ("red", "blue")}
+    both = run_cli(cli_env, *common, "--style", "red, blue")
+    assert both.returncode == 0, both.stderr
+    out = both.stdout
+    assert "sample.mp4 at 160x90, 10 frames, 2 styles on cpu" in out and "9 frame pairs scored" in out
+    for name, result in alone.items():
+        assert result.returncode == 0, result.stderr
+        raw_alone, steady_alone, _ = _figures(result.stdout, "warping error")
+        change_alone, _, _ = _figures(result.stdout, "change ratio (out/in)")
+        raw, _, change, _ = _figures(out, f"{name} ")
+        steady, _, _, _ = _figures(out, f"{name}, stabilized")
+        assert (raw, change) == pytest.approx((raw_alone, change_alone), rel=0.01, abs=1e-6)
+        assert steady == pytest.approx(steady_alone, rel=0.01, abs=1e-6)
+    red, red_ratio, _, _ = _figures(out, "red ")
+    blue, blue_ratio, _, _ = _figures(out, "blue ")
+    steady_red, steady_ratio, _, _ = _figures(out, "red, stabilized")
+    assert red_ratio == 1 and blue_ratio == pytest.approx(blue / red, abs=0.01)
+    assert steady_ratio == pytest.approx(steady_red / red, abs=0.01) and steady_ratio < 1
+    [floor] = _figures(out, "input floor")
+    assert floor == pytest.approx(_figures(alone["red"].stdout, "input floor")[0], rel=0.01)
+
+
+def test_eval_video_refuses_an_empty_style_list(cli_env, sample_clip: Path) -> None:
+    result = run_cli(cli_env, "eval", "--video", sample_clip, "--style", " , ")
+    assert result.returncode != 0 and result.stderr.strip() == ("stylecast: error: --style ' , ' names no style: "
+                                                                "give names or .onnx paths, separated by commas")
+
+
 def test_video_stabilize_keeps_every_frame(cli_env, sample_clip: Path, tmp_path: Path) -> None:
     dst = tmp_path / "calm.mp4"
     result = run_cli(cli_env, "video", sample_clip, "-o", dst, "--style", "red", "--size", "160x90", "--stabilize",
