@@ -345,6 +345,16 @@ def _training_module(name: str):  # noqa: ANN202 - a module
         raise
 
 
+def style_list(value: str, flag: str) -> list[str]:
+    """The style names or .onnx paths of a comma-separated option; one that names none is an error, not a run of
+    nothing (or of the default, which the user did not ask for)."""
+    names = [s.strip() for s in value.split(",") if s.strip()]
+    if not names:
+        raise StylecastError(f"{flag} {value!r} names no style: give names or .onnx paths, separated by commas "
+                             "(stylecast models lists the names)")
+    return names
+
+
 def _load(style: str | None, args: argparse.Namespace):  # noqa: ANN202 - StyleModel
     from .loader import load_model
 
@@ -550,10 +560,7 @@ def cmd_webcam(args: argparse.Namespace) -> int:
         if not names:
             raise StylecastError(f"no style models installed; set {catalog.MODELS_ENV} or pass --styles PATH.onnx")
     else:
-        names = [s.strip() for s in args.styles.split(",") if s.strip()]
-        if not names:
-            raise StylecastError(f"--styles {args.styles!r} names no style: give names or .onnx paths, separated "
-                                 "by commas (stylecast models lists the names)")
+        names = style_list(args.styles, "--styles")
     if len(names) > 9:
         print(f"note: {len(names)} styles; keys 1-9 reach the first nine, n/p reach all", file=sys.stderr)
     if not args.snapshot_dir.is_dir():
@@ -676,9 +683,7 @@ def cmd_eval_video(args: argparse.Namespace) -> int:
     from .stabilizer import Stabilizer
     from .video_io import VideoReader
 
-    names = [s.strip() for s in (args.style or catalog.default_style()).split(",") if s.strip()]
-    if not names:
-        raise StylecastError(f"--style {args.style!r} names no style: give names or .onnx paths, separated by commas")
+    names = style_list(args.style, "--style") if args.style is not None else [catalog.default_style()]
     with VideoReader(args.video) as reader:  # a bad clip fails here, before any model is loaded
         size = resolve_size(args.size, reader.info.width, reader.info.height)
         total = min(filter(None, (args.frames, reader.info.frames)), default=None)

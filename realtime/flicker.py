@@ -87,14 +87,16 @@ def measure(clip: Path, stylizers: Sequence[Callable[[np.ndarray], np.ndarray]],
                 if count == 0:
                     stylize(image)  # warm-up: the first run at a new size pays for ORT's allocations
                 start = time.perf_counter()
-                raws.append(stylize(image))
+                raw = stylize(image)
                 network[k] += time.perf_counter() - start
+                raws.append(raw)
                 if steadies is not None:
                     start = time.perf_counter()
-                    steadies.append(stabilizers[k](image, raws[k]))
+                    steady = stabilizers[k](image, raw)
                     stab[k] += time.perf_counter() - start
-                    deviation[k] += float(np.abs(steadies[k].astype(np.float32) - raws[k].astype(np.float32)).mean())
-                    ghost[k] += ghost_area(steadies[k], raws[k])
+                    steadies.append(steady)
+                    deviation[k] += float(np.abs(steady.astype(np.float32) - raw.astype(np.float32)).mean())
+                    ghost[k] += ghost_area(steady, raw)
             meter.feed(image, *raws, *(steadies or ()))
             if on_frame:
                 on_frame(count, image, raws, steadies)

@@ -197,7 +197,8 @@ def test_eval_video_compares_styles_on_the_same_frames(cli_env, sample_clip: Pat
 def test_eval_video_refuses_an_empty_style_list(cli_env, sample_clip: Path) -> None:
     result = run_cli(cli_env, "eval", "--video", sample_clip, "--style", " , ")
     assert result.returncode != 0 and result.stderr.strip() == ("stylecast: error: --style ' , ' names no style: "
-                                                                "give names or .onnx paths, separated by commas")
+                                                                "give names or .onnx paths, separated by commas "
+                                                                "(stylecast models lists the names)")
 
 
 def test_video_stabilize_keeps_every_frame(cli_env, sample_clip: Path, tmp_path: Path) -> None:
